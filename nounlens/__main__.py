@@ -1,0 +1,5 @@
+import sys
+
+from nounlens.cli import main
+
+sys.exit(main())

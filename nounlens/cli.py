@@ -1,0 +1,223 @@
+"""Command line: argument parsing and printing. All work is done by `Engine` (and `trainer`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+
+from nounlens import __version__
+from nounlens.settings import NounlensError, default_catalogue, home
+
+
+def _common(p: argparse.ArgumentParser, k: int | None = None) -> None:
+    p.add_argument("--catalogue", "-c", default=None,
+                   help="catalogue directory (default: $NOUNLENS_CATALOGUE, else a per-user data directory)")
+    if k is not None:
+        p.add_argument("-k", type=int, default=k, help=f"how many results (default {k})")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+def _encoder(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--encoder", choices=["minilm", "glove"], default=None,
+                   help="text encoder (default: the catalogue's; minilm for a new catalogue)")
+    p.add_argument("--vectors", default=None, help="word2vec/GloVe/fastText file for --encoder glove")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nounlens", description="Search photos by any WordNet noun.")
+    parser.add_argument("--version", action="version", version=f"nounlens {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("index", help="index folders of photos (incremental)")
+    p.add_argument("paths", nargs="*", help="folders or files")
+    p.add_argument("--workers", type=int, default=None, help="decoding processes (default: cores - 1)")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--reembed", action="store_true",
+                   help="re-project every stored photo with the chosen models (no photo is read)")
+    _encoder(p)
+    _common(p)
+
+    p = sub.add_parser("search", help="photos for a noun, free text or arithmetic ('2*dog + beach - water')")
+    p.add_argument("query", nargs="+")
+    _common(p, 10)
+
+    for name, what in (("similar", "photos like a photo"), ("label", "WordNet nouns for a photo")):
+        p = sub.add_parser(name, help=what)
+        p.add_argument("image", help="a photo file (in the catalogue or not)")
+        _common(p, 10 if name == "similar" else 5)
+
+    p = sub.add_parser("nouns", help="nouns near a noun in the text space")
+    p.add_argument("word", nargs="+")
+    _common(p, 10)
+
+    p = sub.add_parser("info", help="versions, PIL build, models, catalogue")
+    _common(p)
+
+    p = sub.add_parser("demo", help="index the built-in demo gallery and run example searches")
+    p.add_argument("--gallery", default=None, help="index this folder instead of the built-in photos")
+    p.add_argument("--queries", nargs="*", default=None, help="queries to show")
+    _encoder(p)
+    _common(p, 3)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args) or 0
+    except KeyboardInterrupt:
+        print("nounlens: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:
+        if args.debug:
+            raise
+        msg = str(e) if isinstance(e, NounlensError) else f"{type(e).__name__}: {e}"
+        print(f"nounlens: error: {msg.splitlines()[0] if msg else type(e).__name__}", file=sys.stderr)
+        return 1
+
+
+# ---- commands -----------------------------------------------------------------------------------
+def _engine(args, create: bool = False):
+    from nounlens.search.engine import Engine
+
+    return Engine.open(args.catalogue, encoder=getattr(args, "encoder", None),
+                       vectors=getattr(args, "vectors", None), create=create)
+
+
+def _emit(args, data, text_lines) -> None:
+    if args.json:
+        print(json.dumps(data, indent=2))
+    else:
+        for line in text_lines:
+            print(line)
+
+
+def cmd_index(args) -> int:
+    if not args.paths and not args.reembed:
+        raise NounlensError("give one or more folders to index, or --reembed")
+    engine = _engine(args, create=True)
+    if args.reembed:
+        n = engine.reembed()
+        print(f"re-projected {n} photos with {engine.models.text.name}", file=sys.stderr)
+    if not args.paths:
+        return 0
+    summary = engine.index(args.paths, workers=args.workers, batch_size=args.batch_size, progress=not args.json)
+    _emit(args, summary.as_dict(), [summary.line()])
+    return 0
+
+
+def _result_lines(results) -> list[str]:
+    if not results:
+        return ["(no photos)"]
+    return [f"{r.score:7.3f}  {r.path}  [{', '.join(n['name'] for n in r.nouns)}]" for r in results]
+
+
+def cmd_search(args) -> int:
+    engine = _engine(args)
+    query = " ".join(args.query)
+    results = engine.search(query, args.k)
+    _emit(args, [r.as_dict() for r in results], _result_lines(results))
+    return 0
+
+
+def cmd_similar(args) -> int:
+    results = _engine(args).similar(args.image, args.k)
+    _emit(args, [r.as_dict() for r in results], _result_lines(results))
+    return 0
+
+
+def _noun_lines(nouns) -> list[str]:
+    return [f"{n['score']:7.3f}  {n['name']} ({n['wnid']}): {n['gloss']}" for n in nouns]
+
+
+def cmd_label(args) -> int:
+    nouns = _engine(args).label(args.image, args.k)
+    _emit(args, nouns, _noun_lines(nouns))
+    return 0
+
+
+def cmd_nouns(args) -> int:
+    nouns = _engine(args).nouns(" ".join(args.word), args.k)
+    _emit(args, nouns, _noun_lines(nouns))
+    return 0
+
+
+def cmd_info(args) -> int:
+    import faiss
+    import lmdb
+    import numpy
+    import onnxruntime
+
+    from nounlens.data.images import pil_info
+
+    info = {"nounlens": __version__, "python": platform.python_version(), "machine": platform.machine(),
+            "cpus": os.cpu_count(), "numpy": numpy.__version__, "faiss": faiss.__version__,
+            "lmdb": lmdb.__version__, "onnxruntime": onnxruntime.__version__, "image_library": pil_info()}
+    try:
+        import torch
+
+        info["torch"] = torch.__version__
+    except ImportError:
+        info["torch"] = None
+    path = Path(args.catalogue).expanduser() if args.catalogue else default_catalogue()
+    if (path / "manifest.json").exists():
+        from nounlens.indexer.catalogue import Catalogue
+        from nounlens.search.engine import Engine
+
+        cat = Catalogue.open(path, readonly=True)
+        info["catalogue"] = Engine.info_of(cat)
+    else:
+        info["catalogue"] = {"path": str(path), "photos": 0, "note": "not created yet"}
+    pil = info["image_library"]
+    lines = [f"nounlens {__version__}  python {info['python']}  {info['machine']}  {info['cpus']} cpus",
+             f"image library: {pil['pil']} {pil['version']}"
+             f"{'' if pil['avx2'] is None else ' (AVX2 build)' if pil['avx2'] else ' (SSE4 build)'}",
+             f"torch {info['torch']}  onnxruntime {info['onnxruntime']}  faiss {info['faiss']}  "
+             f"lmdb {info['lmdb']}  numpy {info['numpy']}"]
+    cat = info["catalogue"]
+    lines.append(f"catalogue: {cat.get('catalogue', cat.get('path'))}: {cat['photos']} photos"
+                 + (f", generation {cat['generation']}, {cat['disk_bytes'] / 1e6:.1f} MB, last indexed "
+                    f"{cat['last_indexed']}" if "generation" in cat else f" ({cat.get('note')})"))
+    for part, m in (cat.get("models") or {}).items():
+        lines.append(f"  {part}: {m.get('name')}" + (f"  sha256 {m['digest'][:12]}" if m.get("digest") else ""))
+    if cat.get("faiss"):
+        lines.append(f"  faiss: {cat['faiss']}")
+    _emit(args, info, lines)
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from nounlens.data.demo import DEMO_QUERIES, write_demo_gallery
+
+    gallery = Path(args.gallery) if args.gallery else write_demo_gallery(home() / "demo-gallery")
+    if not gallery.is_dir():
+        raise NounlensError(f"gallery {gallery} is not a folder")
+    engine = _engine(args, create=True)
+    print(f"indexing {gallery} into {engine.catalogue.path}", file=sys.stderr)
+    summary = engine.index([gallery], progress=not args.json)
+    queries = args.queries or list(DEMO_QUERIES)
+    out = {"summary": summary.as_dict(), "searches": {}}
+    lines = [summary.line(), ""]
+    for q in queries:
+        results = engine.search(q, args.k)
+        out["searches"][q] = [r.as_dict() for r in results]
+        lines.append(f"search {q!r}:")
+        lines += ["  " + line for line in _result_lines(results)]
+    lines += ["", f"try: nounlens search okapi   |   nounlens label {gallery / 'rocket.jpg'}   |   "
+              f"nounlens similar {gallery / 'coffee.png'}"]
+    if args.catalogue:
+        lines[-1] += f"   (with --catalogue {args.catalogue})"
+    _emit(args, out, lines)
+    return 0
+
+
+COMMANDS = {"index": cmd_index, "search": cmd_search, "similar": cmd_similar, "label": cmd_label,
+            "nouns": cmd_nouns, "info": cmd_info, "demo": cmd_demo}
+
+if __name__ == "__main__":
+    sys.exit(main())

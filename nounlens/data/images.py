@@ -1,0 +1,158 @@
+"""The one decode → orient → RGB → resize → crop → thumbnail path that indexing, training and
+evaluation share, so a model never sees pixels prepared two different ways.
+
+Imports only Pillow and numpy: it runs in the decoding worker processes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+MODEL_SIZE = 224  # the backbone's input: short side resized to this, then centre-cropped square
+THUMB_SIDE = 72  # catalogue thumbnails: short side in pixels, stored as JPEG
+THUMB_QUALITY = 85
+
+
+class ImageError(Exception):
+    """A photo that cannot be used; the message is one line naming why."""
+
+
+@dataclass
+class Decoded:
+    pixels: np.ndarray  # (MODEL_SIZE, MODEL_SIZE, 3) uint8, RGB
+    thumb: bytes  # JPEG, short side THUMB_SIDE
+    width: int  # of the oriented original
+    height: int
+
+
+def _flatten(img: Image.Image) -> Image.Image:
+    """Any mode to RGB: alpha over white, palettes expanded, 16-bit scaled to 8-bit, CMYK converted."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(img, dtype=np.float32)
+        top = float(arr.max()) or 1.0
+        scale = 255.0 / (65535.0 if top > 255 else max(top, 255.0))
+        img = Image.fromarray(np.clip(arr * scale, 0, 255).astype(np.uint8), "L")
+    elif img.mode == "F":
+        arr = np.asarray(img, dtype=np.float32)
+        lo, hi = float(arr.min()), float(arr.max())
+        img = Image.fromarray(((arr - lo) / ((hi - lo) or 1.0) * 255).astype(np.uint8), "L")
+    if img.mode == "P":
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    return img.convert("RGB") if img.mode != "RGB" else img
+
+
+def open_rgb(source: str | Path | bytes, min_side: int = MODEL_SIZE) -> Image.Image:
+    """Open a photo as an upright RGB image whose short side is at least `min_side` where it was.
+
+    JPEG draft mode lets libjpeg decode big photos at 1/2, 1/4 or 1/8 scale, which is most of the
+    speed of indexing full-size camera photos. Pillow's decompression-bomb limit is kept, and its
+    warning band (1-2x the limit) is treated as an error too.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
+            if getattr(img, "n_frames", 1) > 1:
+                img.seek(0)  # animated GIF/PNG/WebP: the first frame
+            if img.format == "JPEG" and img.mode in ("RGB", "L", "CMYK"):
+                # draft() scales by powers of two but never below the requested size
+                w, h = img.size
+                scale = min_side / min(w, h)
+                if scale < 0.5:
+                    img.draft("RGB" if img.mode != "CMYK" else None, (int(w * scale) + 1, int(h * scale) + 1))
+            img = ImageOps.exif_transpose(img)
+            img.load()
+            return _flatten(img)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise ImageError(f"over the decompression-bomb limit ({Image.MAX_IMAGE_PIXELS} pixels): {e}") from None
+    except UnidentifiedImageError:
+        raise ImageError("not an image Pillow can read") from None
+    except (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError) as e:
+        raise ImageError(f"cannot decode: {e}") from None
+
+
+def resize_short_side(img: Image.Image, side: int, resample=Image.Resampling.BICUBIC) -> Image.Image:
+    w, h = img.size
+    scale = side / min(w, h)
+    size = (max(side, round(w * scale)), max(side, round(h * scale)))
+    if size == img.size:
+        return img
+    return img.resize(size, resample, reducing_gap=3.0 if scale < 1 else None)
+
+
+def center_crop(img: Image.Image, side: int) -> Image.Image:
+    w, h = img.size
+    left, top = (w - side) // 2, (h - side) // 2
+    return img.crop((left, top, left + side, top + side))
+
+
+def model_pixels(img: Image.Image, size: int = MODEL_SIZE) -> np.ndarray:
+    """Short side to `size`, centre crop, uint8 HWC: what the backbone sees."""
+    return np.asarray(center_crop(resize_short_side(img, size), size), dtype=np.uint8)
+
+
+def make_thumbnail(img: Image.Image, side: int = THUMB_SIDE, quality: int = THUMB_QUALITY) -> bytes:
+    """The catalogue's thumbnail: short side `side`, JPEG. Super-resolution trains on exactly this."""
+    small = resize_short_side(img, side, Image.Resampling.LANCZOS)
+    buf = io.BytesIO()
+    small.save(buf, "JPEG", quality=quality, optimize=True)
+    return buf.getvalue()
+
+
+def decode(source: str | Path | bytes, size: int = MODEL_SIZE) -> Decoded:
+    img = open_rgb(source, min_side=size)
+    return Decoded(model_pixels(img, size), make_thumbnail(img), img.width, img.height)
+
+
+def read_and_decode(path: str, size: int = MODEL_SIZE) -> tuple[str, Decoded]:
+    """Read a file once, hash its bytes (blake2b, 16 bytes) and decode it."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        raise ImageError("vanished before it could be read") from None
+    except OSError as e:
+        raise ImageError(f"cannot read: {e.strerror or e}") from None
+    if not data:
+        raise ImageError("empty file")
+    return hashlib.blake2b(data, digest_size=16).hexdigest(), decode(data, size)
+
+
+def pil_info() -> dict:
+    """Which PIL is loaded: pillow-simd or stock Pillow, and whether the build asked for AVX2."""
+    import importlib.metadata as md
+    import json
+    import sys
+
+    import PIL
+
+    dists = {d.metadata["Name"].lower() for d in md.distributions() if d.metadata["Name"]}
+    flavour = "pillow-simd" if "pillow-simd" in dists else "Pillow"
+    avx2 = None
+    stamp = Path(sys.prefix) / ".pillow-simd"
+    if flavour == "pillow-simd" and stamp.exists():
+        avx2 = "-mavx2" in json.loads(stamp.read_text()).get("cc", "")
+    return {"pil": flavour, "version": PIL.__version__, "avx2": avx2}
+
+
+def decode_job(path: str, size: int = MODEL_SIZE) -> tuple[str, str | None, Decoded | None, str | None]:
+    """Worker-process entry point: (path, hash, decoded, None) or (path, None, None, why it failed)."""
+    try:
+        digest, decoded = read_and_decode(path, size)
+        return path, digest, decoded, None
+    except ImageError as e:
+        return path, None, None, str(e)
+    except Exception as e:  # a photo collection must never stop the run
+        return path, None, None, f"{type(e).__name__}: {e}"

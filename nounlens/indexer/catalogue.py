@@ -1,0 +1,267 @@
+"""The catalogue: one LMDB environment (the source of truth) and a manifest.json beside it.
+
+Every write batch is one LMDB transaction that also bumps the generation counter, so a reader
+always sees whole batches and a killed writer loses at most the batch in flight.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import lmdb
+import numpy as np
+
+from nounlens.settings import NounlensError
+
+FORMAT_VERSION = 1
+MAP_SIZE = 1 << 40  # address space only; the file grows as it fills
+DBS = ("records", "paths", "features", "vectors", "thumbs", "meta")
+
+
+@dataclass
+class Record:
+    id: int
+    path: str
+    size: int
+    mtime_ns: int
+    hash: str
+    width: int
+    height: int
+
+
+@dataclass
+class Photo:
+    """A decoded, embedded photo ready to write."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    hash: str
+    width: int
+    height: int
+    features: np.ndarray  # (1280,) -> stored float16
+    vector: np.ndarray  # (d,) unit, float32
+    thumb: bytes
+
+
+def key(i: int) -> bytes:
+    return struct.pack(">Q", i)  # big-endian so LMDB's byte order is id order
+
+
+def unkey(b: bytes) -> int:
+    return struct.unpack(">Q", b)[0]
+
+
+class Catalogue:
+    def __init__(self, path: Path, env: lmdb.Environment, readonly: bool):
+        self.path = path
+        self.env = env
+        self.readonly = readonly
+        self.db = {name: env.open_db(name.encode(), create=not readonly) for name in DBS}
+
+    # ---- opening ------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | Path, create: bool = False, readonly: bool = False) -> Catalogue:
+        path = Path(path).expanduser().absolute()
+        manifest = path / "manifest.json"
+        if not manifest.exists():
+            if not create:
+                raise NounlensError(f"no catalogue at {path}: run `nounlens index PHOTOS --catalogue {path}` first")
+            if path.exists() and any(path.iterdir()):
+                raise NounlensError(f"{path} is not empty and is not a nounlens catalogue")
+            (path / "db").mkdir(parents=True, exist_ok=True)
+            write_json(manifest, {"format": FORMAT_VERSION, "generation": 0, "created": now()})
+        fmt = read_json(manifest).get("format")
+        if fmt != FORMAT_VERSION:
+            raise NounlensError(f"{path}: catalogue format {fmt}, this nounlens reads format {FORMAT_VERSION}")
+        try:
+            env = lmdb.open(str(path / "db"), map_size=MAP_SIZE, max_dbs=len(DBS) + 1, readonly=readonly,
+                            lock=True, readahead=False, meminit=False)
+        except lmdb.Error as e:
+            raise NounlensError(f"cannot open catalogue database in {path}: {e}") from None
+        if readonly:
+            with env.begin() as txn:
+                if txn.get(b"meta") is None:  # a writer never created the named databases yet
+                    env.close()
+                    return cls.open(path, create=False, readonly=False)
+        return cls(path, env, readonly)
+
+    def close(self) -> None:
+        self.env.close()
+
+    # ---- manifest ------------------------------------------------------------------------------
+    @property
+    def manifest(self) -> dict:
+        return read_json(self.path / "manifest.json")
+
+    def update_manifest(self, **fields) -> dict:
+        data = self.manifest
+        data.update(fields)
+        write_json(self.path / "manifest.json", data)
+        return data
+
+    # ---- reads ---------------------------------------------------------------------------------
+    def generation(self) -> int:
+        with self.env.begin(db=self.db["meta"]) as txn:
+            raw = txn.get(b"generation")
+        return int(raw) if raw else 0
+
+    def __len__(self) -> int:
+        with self.env.begin() as txn:
+            return txn.stat(self.db["records"])["entries"]
+
+    def record(self, i: int) -> Record | None:
+        with self.env.begin(db=self.db["records"]) as txn:
+            raw = txn.get(key(i))
+        return Record(**json.loads(raw)) if raw else None
+
+    def records(self, ids) -> list[Record | None]:
+        with self.env.begin(db=self.db["records"]) as txn:
+            raws = [txn.get(key(int(i))) for i in ids]
+        return [Record(**json.loads(r)) if r else None for r in raws]
+
+    def id_for_path(self, path: str) -> int | None:
+        with self.env.begin(db=self.db["paths"]) as txn:
+            raw = txn.get(os.fsencode(path))
+        return unkey(raw) if raw else None
+
+    def iter_records(self) -> Iterator[Record]:
+        with self.env.begin(db=self.db["records"]) as txn:
+            for _, raw in txn.cursor():
+                yield Record(**json.loads(raw))
+
+    def thumb(self, i: int) -> bytes | None:
+        with self.env.begin(db=self.db["thumbs"]) as txn:
+            return txn.get(key(i))
+
+    def vectors(self, ids=None) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, unit vectors) for `ids`, or for the whole catalogue."""
+        return self._arrays("vectors", np.float32, ids)[1:]
+
+    def features(self, ids=None) -> tuple[np.ndarray, np.ndarray]:
+        return self._arrays("features", np.float16, ids)[1:]
+
+    def snapshot_vectors(self) -> tuple[int, np.ndarray, np.ndarray]:
+        """(generation, ids, vectors) read in one transaction, so the three agree."""
+        return self._arrays("vectors", np.float32, None)
+
+    def _arrays(self, name: str, dtype, ids) -> tuple[int, np.ndarray, np.ndarray]:
+        out_ids, rows = [], []
+        with self.env.begin() as txn:
+            gen = int(txn.get(b"generation", db=self.db["meta"]) or 0)
+            txn = _DbTxn(txn, self.db[name])
+            if ids is None:
+                for k, v in txn.cursor():
+                    out_ids.append(unkey(k))
+                    rows.append(np.frombuffer(v, dtype=dtype))
+            else:
+                for i in ids:
+                    v = txn.get(key(int(i)))
+                    if v is not None:
+                        out_ids.append(int(i))
+                        rows.append(np.frombuffer(v, dtype=dtype))
+        if not rows:
+            return gen, np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=dtype)
+        return gen, np.array(out_ids, dtype=np.int64), np.stack(rows)
+
+    # ---- writes: each call is one transaction that bumps the generation ------------------------
+    def write(self, add: list[Photo] = (), replace: dict[int, Photo] | None = None,
+              remove: list[int] = (), touch: dict[int, tuple[int, int]] | None = None) -> dict[int, Photo]:
+        """Add new photos, replace changed ones (same id), remove gone ones, and refresh the stat of
+        photos whose bytes did not change. Returns the ids given to `add` and `replace`."""
+        written: dict[int, Photo] = {}
+        with self.env.begin(write=True) as txn:
+            meta = self.db["meta"]
+            next_id = int(txn.get(b"next_id", db=meta) or 1)
+            for i in remove:
+                self._delete(txn, i)
+            for i, photo in (replace or {}).items():
+                self._put(txn, i, photo, old=self._get_record(txn, i))
+                written[i] = photo
+            for photo in add:
+                existing = txn.get(os.fsencode(photo.path), db=self.db["paths"])
+                i = unkey(existing) if existing else next_id
+                if not existing:
+                    next_id += 1
+                self._put(txn, i, photo, old=None)
+                written[i] = photo
+            for i, (size, mtime_ns) in (touch or {}).items():
+                rec = self._get_record(txn, i)
+                if rec:
+                    rec.size, rec.mtime_ns = size, mtime_ns
+                    txn.put(key(i), json.dumps(asdict(rec)).encode(), db=self.db["records"])
+            gen = int(txn.get(b"generation", db=meta) or 0) + 1
+            txn.put(b"next_id", str(next_id).encode(), db=meta)
+            txn.put(b"generation", str(gen).encode(), db=meta)
+        return written
+
+    def _get_record(self, txn, i: int) -> Record | None:
+        raw = txn.get(key(i), db=self.db["records"])
+        return Record(**json.loads(raw)) if raw else None
+
+    def _put(self, txn, i: int, p: Photo, old: Record | None) -> None:
+        if old and old.path != p.path:
+            txn.delete(os.fsencode(old.path), db=self.db["paths"])
+        rec = Record(i, p.path, p.size, p.mtime_ns, p.hash, p.width, p.height)
+        k = key(i)
+        txn.put(k, json.dumps(asdict(rec)).encode(), db=self.db["records"])
+        txn.put(os.fsencode(p.path), k, db=self.db["paths"])
+        txn.put(k, np.asarray(p.features, dtype=np.float16).tobytes(), db=self.db["features"])
+        txn.put(k, np.asarray(p.vector, dtype=np.float32).tobytes(), db=self.db["vectors"])
+        txn.put(k, p.thumb, db=self.db["thumbs"])
+
+    def _delete(self, txn, i: int) -> None:
+        rec = self._get_record(txn, i)
+        if rec:
+            txn.delete(os.fsencode(rec.path), db=self.db["paths"])
+        k = key(i)
+        for name in ("records", "features", "vectors", "thumbs"):
+            txn.delete(k, db=self.db[name])
+
+    def replace_vectors(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Re-projection (`index --reembed`): new vectors for existing photos, one transaction."""
+        with self.env.begin(write=True) as txn:
+            for i, v in zip(ids, vectors, strict=True):
+                txn.put(key(int(i)), np.asarray(v, dtype=np.float32).tobytes(), db=self.db["vectors"])
+            gen = int(txn.get(b"generation", db=self.db["meta"]) or 0) + 1
+            txn.put(b"generation", str(gen).encode(), db=self.db["meta"])
+
+    def disk_bytes(self) -> int:
+        return sum(f.stat().st_size for f in self.path.rglob("*") if f.is_file())
+
+
+class _DbTxn:
+    """A read transaction bound to one named database (get and cursor), inside a wider snapshot."""
+
+    def __init__(self, txn, db):
+        self.txn, self.dbh = txn, db
+
+    def get(self, k: bytes):
+        return self.txn.get(k, db=self.dbh)
+
+    def cursor(self):
+        return self.txn.cursor(db=self.dbh)
+
+
+def now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise NounlensError(f"cannot read {path}: {e}") from None
+
+
+def write_json(path: Path, data: dict) -> None:
+    """Write-to-temp then rename: a reader never sees half a file."""
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, path)

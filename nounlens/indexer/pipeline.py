@@ -1,0 +1,210 @@
+"""Incremental indexing: walk, diff against the catalogue, decode in worker processes, embed in
+batches, write each batch as one LMDB transaction, keep FAISS in step."""
+
+from __future__ import annotations
+
+import functools
+import multiprocessing as mp
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from nounlens.data.images import decode_job
+from nounlens.data.walk import FileEntry, Skipped, walk
+from nounlens.indexer.catalogue import Catalogue, Photo, Record, now
+from nounlens.indexer.vectors import VectorIndex
+from nounlens.models.embed import ModelStack
+
+FAISS_FILE = "vectors.faiss"
+SAVE_EVERY_S = 60.0
+
+
+@dataclass
+class Summary:
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    seconds: float = 0.0
+    decode_s: float = 0.0  # worker CPU seconds spent decoding, summed over workers
+    model_s: float = 0.0  # main-process seconds in the backbone and embedding
+    skipped_files: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def embedded(self) -> int:
+        return self.added + self.updated
+
+    @property
+    def rate(self) -> float:
+        return self.embedded / self.seconds if self.seconds else 0.0
+
+    def line(self) -> str:
+        return (f"added {self.added}, updated {self.updated}, removed {self.removed}, skipped {self.skipped}, "
+                f"unchanged {self.unchanged} in {self.seconds:.1f} s ({self.rate:.1f} photos/s)")
+
+    def as_dict(self) -> dict:
+        d = {k: getattr(self, k) for k in ("added", "updated", "removed", "unchanged", "skipped")}
+        d.update(seconds=round(self.seconds, 3), photos_per_s=round(self.rate, 2),
+                 decode_s=round(self.decode_s, 3), model_s=round(self.model_s, 3),
+                 skipped_files=[{"path": p, "reason": r} for p, r in self.skipped_files])
+        return d
+
+
+def load_vectors(cat: Catalogue, save: bool = True, dim: int | None = None) -> VectorIndex:
+    """The FAISS index at the catalogue's generation: the saved one if it is current, else rebuilt
+    from the LMDB vectors (and saved, when this process may write)."""
+    path = cat.path / FAISS_FILE
+    saved = VectorIndex.load(path)
+    if saved is not None and saved.generation == cat.generation():
+        return saved
+    gen, ids, vecs = cat.snapshot_vectors()
+    dim = vecs.shape[1] if len(ids) else dim or int(cat.manifest.get("dim") or 0) or 1
+    index = VectorIndex.build(ids, vecs, dim, gen)
+    if save and not cat.readonly:
+        try:
+            index.save(path)
+        except OSError:
+            pass
+    return index
+
+
+def _under(path: str, roots: list[str]) -> bool:
+    return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+
+
+def index_paths(cat: Catalogue, roots: Iterable[str | Path], models: ModelStack, workers: int | None = None,
+                batch_size: int = 32, progress: bool = True, log: Callable[[str], None] | None = None) -> Summary:
+    """Bring the catalogue in line with the photos under `roots`; other folders' records are kept."""
+    t0 = time.perf_counter()
+    log = log or (lambda msg: tqdm.write(msg, file=sys.stderr))
+    roots = [os.path.abspath(os.path.expanduser(str(r))) for r in roots]
+    summary = Summary()
+
+    def skip(path: str, reason: str) -> None:
+        summary.skipped += 1
+        summary.skipped_files.append((path, reason))
+        log(f"skipped {path}: {reason}")
+
+    existing = {rec.path: rec for rec in cat.iter_records() if _under(rec.path, roots)}
+    todo: list[tuple[FileEntry, Record | None]] = []
+    for item in walk(roots):
+        if isinstance(item, Skipped):
+            skip(item.path, item.reason)
+            continue
+        rec = existing.pop(item.path, None)
+        if rec and rec.size == item.size and rec.mtime_ns == item.mtime_ns:
+            summary.unchanged += 1
+        else:
+            todo.append((item, rec))
+
+    describe = models.describe()
+    index = load_vectors(cat, save=False, dim=models.text.dim)
+    if existing:  # under the roots but no longer on disk
+        gone = [rec.id for rec in existing.values()]
+        cat.write(remove=gone)
+        index.remove(gone)
+        index.generation = cat.generation()
+        summary.removed = len(gone)
+
+    stats = {e.path: (e, rec) for e, rec in todo}
+    pending: list[tuple[Photo, Record | None, np.ndarray]] = []
+    touch: dict[int, tuple[int, int]] = {}
+    last_save = time.monotonic()
+
+    def flush() -> None:
+        nonlocal last_save
+        if not pending and not touch:
+            return
+        t = time.perf_counter()
+        features, _, vecs = models.embed_pixels(np.stack([px for _, _, px in pending])) if pending else (
+            None, None, None)
+        summary.model_s += time.perf_counter() - t
+        adds, replaces = [], {}
+        for j, (photo, rec, _) in enumerate(pending):
+            photo.features, photo.vector = features[j], vecs[j]
+            if rec is None:
+                adds.append(photo)
+            else:
+                replaces[rec.id] = photo
+        written = cat.write(add=adds, replace=replaces, touch=touch)
+        if written:
+            ids = np.fromiter(written.keys(), dtype=np.int64)
+            index.upsert(ids, np.stack([p.vector for p in written.values()]))
+        index.generation = cat.generation()
+        summary.added += len(adds)
+        summary.updated += len(replaces)
+        pending.clear()
+        touch.clear()
+        if time.monotonic() - last_save > SAVE_EVERY_S:
+            index.save(cat.path / FAISS_FILE)
+            last_save = time.monotonic()
+
+    bar = tqdm(total=len(todo), unit="photo", desc="indexing", disable=not progress or not todo,
+               file=sys.stderr, dynamic_ncols=True)
+    try:
+        for (path, digest, decoded, error), secs in _decode_all([e.path for e, _ in todo], workers, models):
+            bar.update(1)
+            summary.decode_s += secs
+            entry, rec = stats[path]
+            if error:
+                skip(path, error)
+                continue
+            if rec is not None and rec.hash == digest:  # touched but same bytes: no need to re-embed
+                touch[rec.id] = (entry.size, entry.mtime_ns)
+                summary.unchanged += 1
+            else:
+                photo = Photo(path, entry.size, entry.mtime_ns, digest, decoded.width, decoded.height,
+                              None, None, decoded.thumb)
+                pending.append((photo, rec, decoded.pixels))
+            if len(pending) >= batch_size:
+                flush()
+        flush()
+    finally:
+        bar.close()
+        index.save(cat.path / FAISS_FILE)
+    summary.seconds = time.perf_counter() - t0
+    cat.update_manifest(models=describe, dim=models.text.dim, generation=cat.generation(), count=len(cat),
+                        last_indexed=now(), faiss={"kind": index.kind, "count": len(index)},
+                        last_run=summary.as_dict() | {"skipped_files": summary.skipped_files[:50]})
+    return summary
+
+
+def _timed_decode(path: str, size: int):
+    t = time.process_time()
+    out = decode_job(path, size)
+    return out, time.process_time() - t
+
+
+def _decode_all(paths: list[str], workers: int | None, models: ModelStack):
+    """Decode in worker processes (spawned: the parent holds ONNX Runtime threads) while the
+    main process runs the model; yields (result, CPU seconds) as they finish."""
+    if not paths:
+        return
+    size = models.backbone.size
+    workers = workers if workers is not None else max(1, min(4, (os.cpu_count() or 2) - 1))
+    job = functools.partial(_timed_decode, size=size)
+    if workers == 0:
+        yield from map(job, paths)
+        return
+    with mp.get_context("spawn").Pool(workers) as pool:
+        yield from pool.imap_unordered(job, paths, chunksize=4)
+
+
+def reembed(cat: Catalogue, models: ModelStack, batch: int = 4096) -> int:
+    """Re-project every photo from its stored features (a new head or text encoder), no photo read;
+    written in one transaction so a catalogue never mixes two embeddings."""
+    ids, features = cat.features()
+    if len(ids):
+        vecs = np.concatenate([models.embed_features(features[s:s + batch]) for s in range(0, len(ids), batch)])
+        cat.replace_vectors(ids, vecs)
+    index = load_vectors(cat)
+    cat.update_manifest(models=models.describe(), dim=models.text.dim, generation=cat.generation(),
+                        count=len(cat), faiss={"kind": index.kind, "count": len(index)})
+    return len(ids)

@@ -1,0 +1,96 @@
+"""Image -> text space. ConSE needs no training; a DeViSE head is a learned map (trainer builds it)."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from nounlens.data.wordnet import imagenet_rows
+from nounlens.models.backbone import Backbone, weights_path
+from nounlens.models.text import NounVectors, TextEncoder, get_encoder, noun_vectors, unit_rows
+from nounlens.settings import NounlensError, file_digest
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+class ImageEmbedder:
+    """Maps a batch of backbone outputs to unit vectors in the text space."""
+
+    name: str
+    dim: int
+
+    def __call__(self, features: np.ndarray, logits: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+class ConSE(ImageEmbedder):
+    """Norouzi et al. 2014: the probability-weighted mean of the top-T ImageNet class vectors."""
+
+    def __init__(self, nouns: NounVectors, class_rows: np.ndarray, top: int = 10):
+        self.class_vectors = np.ascontiguousarray(nouns.matrix[class_rows], dtype=np.float32)
+        self.top = top
+        self.dim = self.class_vectors.shape[1]
+        self.name = f"conse-T{top}"
+
+    def __call__(self, features: np.ndarray, logits: np.ndarray) -> np.ndarray:
+        p = softmax(logits.astype(np.float32))
+        top = np.argpartition(-p, self.top - 1, axis=1)[:, : self.top]
+        weights = np.take_along_axis(p, top, axis=1)
+        mixed = np.einsum("nt,ntd->nd", weights, self.class_vectors[top])
+        return unit_rows(mixed)
+
+
+class ModelStack:
+    """Backbone + text encoder + image embedder, each loaded on first use: a noun search needs only
+    the cached noun table, not torch."""
+
+    def __init__(self, backbone: str = "efficientnet-lite0", text: str = "minilm", vectors: str | None = None,
+                 head: str = "conse", top: int = 10, runtime: str = "onnx"):
+        self.backbone_name, self.text_name, self.vectors_path = backbone, text, vectors
+        self.head, self.top, self.runtime = head, top, runtime
+        if head != "conse":
+            raise NounlensError(f"unknown image embedding {head!r}; available: conse")
+
+    @functools.cached_property
+    def text(self) -> TextEncoder:
+        return get_encoder(self.text_name, self.vectors_path)
+
+    @functools.cached_property
+    def nouns(self) -> NounVectors:
+        return noun_vectors(self.text)
+
+    @functools.cached_property
+    def backbone(self) -> Backbone:
+        return Backbone(self.backbone_name, runtime=self.runtime)
+
+    @functools.cached_property
+    def embedder(self) -> ImageEmbedder:
+        return ConSE(self.nouns, imagenet_rows(), self.top)
+
+    @property
+    def embed_name(self) -> str:
+        return f"conse-T{self.top}"
+
+    def describe(self) -> dict:
+        """What the manifest records; opening a catalogue with a different stack is an error."""
+        return {
+            "backbone": {"name": self.backbone_name, "digest": file_digest(weights_path(self.backbone_name))},
+            "text": {"name": self.text.name, "digest": self.text.digest, "noun_text": self.text.noun_text,
+                     "dim": self.text.dim},
+            "embed": {"name": self.embed_name},
+        }
+
+    def embed_pixels(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """uint8 (N, S, S, 3) -> (features, logits, unit vectors)."""
+        features, logits = self.backbone(pixels)
+        return features, logits, self.embedder(features, logits)
+
+    def embed_features(self, features: np.ndarray) -> np.ndarray:
+        """Re-projection from stored features, no photo read."""
+        features = features.astype(np.float32)
+        return self.embedder(features, self.backbone.logits_from_features(features))

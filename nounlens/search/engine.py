@@ -1,0 +1,179 @@
+"""`Engine`: the one API that the CLI, the UI and the tests use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from nounlens.data.images import ImageError, decode
+from nounlens.data.wordnet import load_wordnet
+from nounlens.indexer.catalogue import Catalogue
+from nounlens.indexer.pipeline import Summary, index_paths, load_vectors, reembed
+from nounlens.models.embed import ModelStack
+from nounlens.search.query import QueryEncoder, Resolved
+from nounlens.settings import NounlensError, default_catalogue
+
+TOP_NOUNS = 3
+
+
+@dataclass
+class Result:
+    id: int
+    path: str
+    score: float
+    nouns: list[dict] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"id": self.id, "path": self.path, "score": round(self.score, 6), "nouns": self.nouns}
+
+
+class Engine:
+    """A catalogue plus the models it was embedded with. Searches see a consistent snapshot and pick
+    up new photos when the catalogue's generation moves."""
+
+    def __init__(self, catalogue: Catalogue, models: ModelStack):
+        self.catalogue = catalogue
+        self.models = models
+        self.wordnet = load_wordnet()
+        self._index = None
+
+    @classmethod
+    def open(cls, catalogue: str | Path | None = None, encoder: str | None = None, vectors: str | None = None,
+             create: bool = False, runtime: str = "onnx") -> Engine:
+        """Open a catalogue. Its manifest names the text encoder; asking for another is an error
+        unless `create` (indexing), where a fresh catalogue takes the one asked for."""
+        cat = Catalogue.open(catalogue or default_catalogue(), create=create, readonly=not create)
+        recorded = cat.manifest.get("models")
+        if recorded:
+            rec_name = recorded["text"]["name"]
+            want = encoder or rec_name
+            if vectors and want.startswith("glove"):
+                want = f"glove:{Path(vectors).name}"
+            want_base = "glove" if want.startswith("glove:") else want
+            models = ModelStack(recorded["backbone"]["name"], want_base, vectors=vectors, runtime=runtime)
+            if not create:
+                check_models(cat, recorded, models)
+        else:
+            models = ModelStack(text=encoder or "minilm", vectors=vectors, runtime=runtime)
+        return cls(cat, models)
+
+    # ---- indexing ------------------------------------------------------------------------------
+    def index(self, paths, workers: int | None = None, batch_size: int = 32, progress: bool = True,
+              reembed_first: bool = False) -> Summary:
+        recorded = self.catalogue.manifest.get("models")
+        if recorded and not reembed_first:
+            check_models(self.catalogue, recorded, self.models)
+        if recorded and reembed_first:
+            reembed(self.catalogue, self.models)
+        summary = index_paths(self.catalogue, paths, self.models, workers, batch_size, progress)
+        self._index = None
+        return summary
+
+    def reembed(self) -> int:
+        n = reembed(self.catalogue, self.models)
+        self._index = None
+        return n
+
+    # ---- look-ups ------------------------------------------------------------------------------
+    @property
+    def query_encoder(self) -> QueryEncoder:
+        return QueryEncoder(self.wordnet, self.models.nouns, self.models.text)
+
+    def vector_index(self):
+        """FAISS at the current generation (reloaded when an indexer has written since)."""
+        if self._index is None or self._index.generation != self.catalogue.generation():
+            self._index = load_vectors(self.catalogue, save=False)
+        return self._index
+
+    def search(self, query: str, k: int = 20) -> list[Result]:
+        vec, _ = self.query_encoder.encode(query)
+        return self.search_vector(vec, k)
+
+    def explain(self, query: str) -> list[dict]:
+        """How each term of a query was read: which noun, which sense, or free text."""
+        _, resolved = self.query_encoder.encode(query)
+        return [r.describe(self.wordnet) for r in resolved]
+
+    def resolve(self, query: str) -> tuple[np.ndarray, list[Resolved]]:
+        return self.query_encoder.encode(query)
+
+    def search_vector(self, vec: np.ndarray, k: int = 20, exclude: set[int] = frozenset()) -> list[Result]:
+        index = self.vector_index()
+        scores, ids = index.search(vec[None], k + len(exclude))
+        pairs = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True)
+                 if i >= 0 and int(i) not in exclude][:k]
+        records = self.catalogue.records([i for i, _ in pairs])
+        _, vecs = self.catalogue.vectors([i for i, _ in pairs])
+        tops = self.top_nouns(vecs, TOP_NOUNS) if len(pairs) else []
+        return [Result(i, rec.path, s, nouns) for (i, s), rec, nouns in zip(pairs, records, tops, strict=True)
+                if rec is not None]
+
+    def top_nouns(self, vecs: np.ndarray, k: int) -> list[list[dict]]:
+        nouns = self.models.nouns
+        scores = np.asarray(vecs, dtype=np.float32) @ nouns.matrix.T
+        scores[:, ~nouns.covered] = -np.inf
+        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        out = []
+        for row_scores, cand in zip(scores, top, strict=True):
+            cand = cand[np.argsort(-row_scores[cand])]
+            out.append([self.wordnet.noun(int(r)).as_dict(row_scores[r]) for r in cand])
+        return out
+
+    def image_vector(self, image: str | Path | bytes) -> tuple[np.ndarray, int | None]:
+        """A photo's unit vector: the stored one if the path is in the catalogue, else embedded now."""
+        if isinstance(image, str | Path):
+            path = str(Path(image).expanduser().absolute())
+            i = self.catalogue.id_for_path(path)
+            if i is not None:
+                _, vecs = self.catalogue.vectors([i])
+                if len(vecs):
+                    return vecs[0], i
+            if not Path(path).exists():
+                raise NounlensError(f"no such photo: {image}")
+        try:
+            decoded = decode(image if isinstance(image, bytes) else str(image), self.models.backbone.size)
+        except ImageError as e:
+            raise NounlensError(f"cannot use {'the uploaded image' if isinstance(image, bytes) else image}: {e}") \
+                from None
+        _, _, vecs = self.models.embed_pixels(decoded.pixels[None])
+        return vecs[0], None
+
+    def similar(self, image: str | Path | bytes, k: int = 20) -> list[Result]:
+        vec, own = self.image_vector(image)
+        return self.search_vector(vec, k, exclude={own} if own is not None else set())
+
+    def label(self, image: str | Path | bytes, k: int = 5) -> list[dict]:
+        vec, _ = self.image_vector(image)
+        return self.top_nouns(vec[None], k)[0]
+
+    def nouns(self, word: str, k: int = 10) -> list[dict]:
+        """Nouns nearest to a word in the text space (the word's own sense first)."""
+        vec, _ = self.query_encoder.encode(word)
+        return self.top_nouns(vec[None], k)[0]
+
+    def thumbnail(self, i: int) -> bytes | None:
+        return self.catalogue.thumb(i)
+
+    def info(self) -> dict:
+        return self.info_of(self.catalogue)
+
+    @staticmethod
+    def info_of(cat: Catalogue) -> dict:
+        """Size, generation and models of a catalogue, without loading any model."""
+        m = cat.manifest
+        return {"catalogue": str(cat.path), "photos": len(cat), "generation": cat.generation(),
+                "disk_bytes": cat.disk_bytes(), "last_indexed": m.get("last_indexed"), "models": m.get("models"),
+                "faiss": m.get("faiss")}
+
+
+def check_models(cat: Catalogue, recorded: dict, models: ModelStack) -> None:
+    want = models.describe()
+    for part in ("backbone", "text", "embed"):
+        a, b = recorded.get(part, {}), want[part]
+        if a.get("name") != b["name"] or a.get("digest", b.get("digest")) != b.get("digest"):
+            raise NounlensError(
+                f"catalogue {cat.path} was embedded with {part} {a.get('name')!r}, not {b['name']!r}: "
+                f"re-project it from stored features with `nounlens index --reembed --encoder {models.text_name}`")
+

@@ -80,8 +80,10 @@ def _under(path: str, roots: list[str]) -> bool:
 
 
 def index_paths(cat: Catalogue, roots: Iterable[str | Path], models: ModelStack, workers: int | None = None,
-                batch_size: int = 32, progress: bool = True, log: Callable[[str], None] | None = None) -> Summary:
-    """Bring the catalogue in line with the photos under `roots`; other folders' records are kept."""
+                batch_size: int = 32, progress: bool = True, log: Callable[[str], None] | None = None,
+                on_progress: Callable[[int, int], None] | None = None) -> Summary:
+    """Bring the catalogue in line with the photos under `roots`; other folders' records are kept.
+    `on_progress(done, total)` follows the bar for callers that show their own (the UI)."""
     t0 = time.perf_counter()
     log = log or (lambda msg: tqdm.write(msg, file=sys.stderr))
     roots = [os.path.abspath(os.path.expanduser(str(r))) for r in roots]
@@ -151,6 +153,8 @@ def index_paths(cat: Catalogue, roots: Iterable[str | Path], models: ModelStack,
     try:
         for (path, digest, decoded, error), secs in _decode_all([e.path for e, _ in todo], workers, models):
             bar.update(1)
+            if on_progress:
+                on_progress(bar.n, len(todo))
             summary.decode_s += secs
             entry, rec = stats[path]
             if error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -9,10 +10,13 @@ import numpy as np
 
 from nounlens.data.images import ImageError, decode
 from nounlens.data.wordnet import load_wordnet
-from nounlens.indexer.catalogue import Catalogue
+from nounlens.indexer.catalogue import Catalogue, Record
 from nounlens.indexer.pipeline import Summary, index_paths, load_vectors, reembed
 from nounlens.models.embed import ModelStack
+from nounlens.search.maps import PhotoMap, noun_neighbourhood, photo_map
+from nounlens.search.photos import DISPLAY_SIDE, display_jpeg
 from nounlens.search.query import QueryEncoder, Resolved
+from nounlens.search.suggest import Suggestion, suggest
 from nounlens.settings import NounlensError, default_catalogue
 
 TOP_NOUNS = 3
@@ -41,10 +45,11 @@ class Engine:
 
     @classmethod
     def open(cls, catalogue: str | Path | None = None, encoder: str | None = None, vectors: str | None = None,
-             create: bool = False, runtime: str = "onnx") -> Engine:
+             create: bool = False, runtime: str = "onnx", writable: bool = False) -> Engine:
         """Open a catalogue. Its manifest names the text encoder; asking for another is an error
-        unless `create` (indexing), where a fresh catalogue takes the one asked for."""
-        cat = Catalogue.open(catalogue or default_catalogue(), create=create, readonly=not create)
+        unless `create` (indexing), where a fresh catalogue takes the one asked for. `writable` opens an
+        existing catalogue for searching and indexing both (the UI)."""
+        cat = Catalogue.open(catalogue or default_catalogue(), create=create, readonly=not (create or writable))
         recorded = cat.manifest.get("models")
         if recorded:
             rec_name = recorded["text"]["name"]
@@ -61,13 +66,14 @@ class Engine:
 
     # ---- indexing ------------------------------------------------------------------------------
     def index(self, paths, workers: int | None = None, batch_size: int = 32, progress: bool = True,
-              reembed_first: bool = False) -> Summary:
+              reembed_first: bool = False, on_progress: Callable[[int, int], None] | None = None) -> Summary:
         recorded = self.catalogue.manifest.get("models")
         if recorded and not reembed_first:
             check_models(self.catalogue, recorded, self.models)
         if recorded and reembed_first:
             reembed(self.catalogue, self.models)
-        summary = index_paths(self.catalogue, paths, self.models, workers, batch_size, progress)
+        summary = index_paths(self.catalogue, paths, self.models, workers, batch_size, progress,
+                              on_progress=on_progress)
         self._index = None
         return summary
 
@@ -155,6 +161,46 @@ class Engine:
 
     def thumbnail(self, i: int) -> bytes | None:
         return self.catalogue.thumb(i)
+
+    # ---- browsing (the UI) -----------------------------------------------------------------------
+    def suggest(self, text: str, k: int = 8) -> list[Suggestion]:
+        """Noun senses for the term being typed at the end of `text`, each with its gloss and a query."""
+        return suggest(self.query_encoder, text, k)
+
+    def record(self, i: int) -> Record | None:
+        return self.catalogue.record(i)
+
+    def photo(self, i: int, max_side: int = DISPLAY_SIDE) -> bytes:
+        """A catalogue photo as screen-sized JPEG; ids only, so nothing outside the catalogue is served."""
+        rec = self.catalogue.record(int(i))
+        if rec is None:
+            raise NounlensError(f"photo {i} is not in the catalogue")
+        return display_jpeg(rec.path, max_side)
+
+    def photo_nouns(self, i: int, k: int = 5) -> list[dict]:
+        """"What is this?" for a catalogue photo, from its stored vector."""
+        _, vecs = self.catalogue.vectors([int(i)])
+        if not len(vecs):
+            raise NounlensError(f"photo {i} is not in the catalogue")
+        return self.top_nouns(vecs, k)[0]
+
+    def similar_to(self, i: int, k: int = 20) -> list[Result]:
+        _, vecs = self.catalogue.vectors([int(i)])
+        if not len(vecs):
+            raise NounlensError(f"photo {i} is not in the catalogue")
+        return self.search_vector(vecs[0], k, exclude={int(i)})
+
+    def photo_map(self) -> PhotoMap:
+        """Every photo in 2-D, cached in the catalogue per generation (UMAP; minutes never, seconds once)."""
+        return photo_map(self.catalogue, self.models.nouns)
+
+    def noun_map(self, word: str, k: int = 20, hops: int = 2) -> list[dict]:
+        """A noun with its WordNet neighbours and its nearest nouns in the text space, placed in 2-D."""
+        _, resolved = self.query_encoder.encode(word)
+        if len(resolved) != 1 or resolved[0].row is None:
+            raise NounlensError(f"{word!r} is not one WordNet noun; the noun map needs one, such as 'dog'")
+        return noun_neighbourhood(self.wordnet, self.models.nouns, resolved[0].row, k_text=k, hops=hops,
+                                  k_wordnet=k)
 
     def info(self) -> dict:
         return self.info_of(self.catalogue)

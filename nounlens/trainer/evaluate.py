@@ -1,0 +1,183 @@
+"""Zero-shot quality, measured on ../shared/data: seen-class labelling, zero-shot labelling and
+text -> photo retrieval, for any image embedder (ConSE, a DeViSE head) and text encoder.
+
+Pure measurement: photos go through data.images and the Backbone exactly as the indexer sees them
+(features cached under the nounlens cache), and every number comes from trainer.metrics.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from nounlens.data.datasets import Labelled, load_labelled, read_classes
+from nounlens.data.wordnet import WordNet, imagenet_rows, imagenet_wnids, load_wordnet
+from nounlens.models.text import NounVectors
+from nounlens.settings import NounlensError
+from nounlens.trainer import metrics
+from nounlens.trainer.features import extract_features
+
+SEEN_KS = (1, 2, 5, 10, 20)
+ZS_KS = (1, 5, 10, 20)
+HP_KS = (2, 5, 10, 20)
+RETRIEVAL_KS = (5, 10)
+GROUPS = ("strict", "hypernym", "imagenet")
+GROUP_TITLES = {"strict": "45 strict zero-shot", "hypernym": "15 hypernyms of ImageNet-1k",
+                "imagenet": "31 ImageNet-1k"}
+CHUNK = 256  # photos scored against all 82,115 nouns at once
+
+
+@dataclass
+class Gallery:
+    """The Caltech zero-shot gallery: photos, their WordNet rows, and each class's group."""
+
+    photos: list[Labelled]
+    rows: np.ndarray  # (N,) WordNet row of each photo's label
+    classes: list[dict]  # classes.csv rows, each with "row" and "group" added
+    features: np.ndarray  # (N, 1280) float32
+
+    def class_rows(self, group: str | None = None) -> list[int]:
+        return [c["row"] for c in self.classes if group is None or c["group"] == group]
+
+
+@dataclass
+class SeenSet:
+    name: str
+    photos: list[Labelled]
+    labels: np.ndarray  # (N,) ImageNet-1k class index
+    features: np.ndarray
+
+
+@dataclass
+class EvalData:
+    gallery: Gallery
+    seen: list[SeenSet] = field(default_factory=list)
+
+
+def class_group(row: dict) -> str:
+    if row["in_imagenet1k"] == "1":
+        return "imagenet"
+    return "hypernym" if row["imagenet1k_descendants"].strip() else "strict"
+
+
+def _limit(items: list[Labelled], per_class: int | None) -> list[Labelled]:
+    """The first `per_class` photos of each class (a small slice for tests and smoke runs)."""
+    if per_class is None:
+        return items
+    seen: dict[str, int] = {}
+    out = []
+    for it in items:
+        if seen.get(it.wnid, 0) < per_class:
+            seen[it.wnid] = seen.get(it.wnid, 0) + 1
+            out.append(it)
+    return out
+
+
+def load_gallery(root: Path, wordnet: WordNet, backbone, per_class: int | None = None,
+                 progress: bool = True) -> Gallery:
+    folder = root / "zeroshot-caltech101"
+    if not (folder / "classes.csv").exists():
+        raise NounlensError(f"no Caltech zero-shot gallery in {folder} (expected classes.csv and labels.csv)")
+    classes = read_classes(folder / "classes.csv")
+    for c in classes:
+        c["row"], c["group"] = wordnet.row_of[c["wnid"]], class_group(c)
+    photos = _limit(load_labelled(folder), per_class)
+    fs = extract_features([p.path for p in photos], backbone, progress=progress, desc="caltech gallery")
+    rows = np.array([wordnet.row_of[p.wnid] for p in photos])
+    return Gallery(photos, rows, classes, fs.center())
+
+
+def load_seen(root: Path, backbone, per_class: int | None = None, progress: bool = True) -> list[SeenSet]:
+    index = {w: i for i, w in enumerate(imagenet_wnids())}
+    sets = []
+    for name, folder, split in (("imagenet-sample", root / "imagenet-sample", None),
+                                ("tiny-imagenet val", root / "tiny-imagenet-subset", "val")):
+        if not folder.is_dir():
+            continue
+        photos = _limit(load_labelled(folder, split), per_class)
+        fs = extract_features([p.path for p in photos], backbone, progress=progress, desc=name)
+        sets.append(SeenSet(name, photos, np.array([index[p.wnid] for p in photos]), fs.center()))
+    return sets
+
+
+def load_eval_data(root: str | Path, backbone, per_class: int | None = None, progress: bool = True) -> EvalData:
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        raise NounlensError(f"no evaluation data at {root}: pass --data PATH (the shared/data folder)")
+    wordnet = load_wordnet()
+    gallery = load_gallery(root, wordnet, backbone, per_class, progress)
+    return EvalData(gallery, load_seen(root, backbone, per_class, progress))
+
+
+# ---- the three parts ----------------------------------------------------------------------------
+Embed = Callable[[np.ndarray], np.ndarray]  # float32 features (N, 1280) -> unit vectors (N, d)
+
+
+def seen_classes(seen: SeenSet, embed: Embed, nouns: NounVectors, logits: np.ndarray) -> dict:
+    """Flat hit@k over the 1,000 ImageNet-1k labels, and the backbone softmax's own top-k beside it."""
+    class_vectors = np.asarray(nouns.matrix[imagenet_rows()], dtype=np.float32)
+    scores = embed(seen.features) @ class_vectors.T
+    return {"photos": len(seen.labels),
+            "hit": metrics.hit_at_k(metrics.true_ranks(scores, seen.labels), SEEN_KS),
+            "softmax_hit": metrics.hit_at_k(metrics.true_ranks(logits, seen.labels), SEEN_KS)}
+
+
+def zero_shot_labelling(gallery: Gallery, embed: Embed, nouns: NounVectors, wordnet: WordNet,
+                        group: str = "strict") -> dict:
+    """Label the group's photos with any of the 82,115 nouns (and with the gallery's 91 labels):
+    flat hit@k, lenient hit@k (a noun within 2 hops counts), hierarchical precision@k, median rank."""
+    wanted = {c["row"] for c in gallery.classes if c["group"] == group}
+    idx = np.array([i for i, r in enumerate(gallery.rows) if r in wanted])
+    truth = gallery.rows[idx]
+    vecs = embed(gallery.features[idx])
+    matrix = np.asarray(nouns.matrix, dtype=np.float32)
+    ranks, tops = [], []
+    for s in range(0, len(idx), CHUNK):
+        scores = vecs[s:s + CHUNK] @ matrix.T
+        scores[:, ~nouns.covered] = -np.inf
+        ranks.append(metrics.true_ranks(scores, truth[s:s + CHUNK]))
+        tops.append(metrics.top_k(scores, max(ZS_KS)))
+    ranks, top = np.concatenate(ranks), np.concatenate(tops)
+    lenient = [wordnet.within_hops(int(r), 2) for r in truth]
+    labels = np.array(gallery.class_rows())
+    label_scores = vecs @ matrix[labels].T
+    label_index = {int(r): i for i, r in enumerate(labels)}
+    label_truth = np.array([label_index[int(r)] for r in truth])
+    return {
+        "photos": len(idx),
+        "covered": int(nouns.covered[truth].sum()),
+        "hit": metrics.hit_at_k(ranks, ZS_KS),
+        "median_rank": float(np.median(ranks) + 1),
+        "lenient_hit": metrics.hit_at_k_sets(top, lenient, ZS_KS),
+        "hp": metrics.hierarchical_precision_at_k(top, truth, wordnet, HP_KS),
+        "gallery_hit": metrics.hit_at_k(metrics.true_ranks(label_scores, label_truth), ZS_KS),
+    }
+
+
+def text_to_photo(gallery: Gallery, embed: Embed, nouns: NounVectors) -> dict:
+    """Each class noun as a query over the whole gallery: precision@5/10 and mean AP per group."""
+    photo_vecs = embed(gallery.features)
+    per_class = {}
+    for c in gallery.classes:
+        query = np.asarray(nouns.matrix[c["row"]], dtype=np.float32)
+        scores = photo_vecs @ query
+        per_class[c["wnid"]] = metrics.retrieval(gallery.rows == c["row"], scores, RETRIEVAL_KS) | {
+            "group": c["group"], "name": c["name"], "covered": bool(nouns.covered[c["row"]])}
+    out = {}
+    for group in GROUPS:
+        rows = [v for v in per_class.values() if v["group"] == group]
+        if rows:
+            out[group] = {"classes": len(rows), "map": float(np.mean([r["ap"] for r in rows]))} | {
+                f"p@{k}": float(np.mean([r[f"p@{k}"] for r in rows])) for k in RETRIEVAL_KS}
+    out["per_class"] = per_class
+    return out
+
+
+def timed(fn, *args, **kwargs) -> tuple[object, float]:
+    t = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - t

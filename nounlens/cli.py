@@ -26,6 +26,9 @@ def _encoder(p: argparse.ArgumentParser) -> None:
     p.add_argument("--encoder", choices=["minilm", "glove"], default=None,
                    help="text encoder (default: the catalogue's; minilm for a new catalogue)")
     p.add_argument("--vectors", default=None, help="word2vec/GloVe/fastText file for --encoder glove")
+    p.add_argument("--head", default=None, metavar="{conse,devise,FILE.npz}",
+                   help="image embedding: conse, the shipped DeViSE head, or a trained head file "
+                        "(default: the catalogue's; for a new catalogue the measured best)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,6 +66,46 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--queries", nargs="*", default=None, help="queries to show")
     _encoder(p)
     _common(p, 3)
+
+    p = sub.add_parser("train", help="train a model (devise: the projection into the text space)")
+    train = p.add_subparsers(dest="train_command", required=True, metavar="MODEL")
+    t = train.add_parser("devise", help="a DeViSE head: backbone features -> text space, on cached features")
+    t.add_argument("--data", nargs="*", default=[],
+                   help="labelled photo folders: labels.csv (path,wnid), <wnid>/ class folders or <wnid>_* files")
+    t.add_argument("--split", default=None, help="use this split where a folder has one (e.g. train)")
+    t.add_argument("--unlabelled", nargs="*", default=[], help="folders of any photos, taught by soft targets only")
+    t.add_argument("--out", required=True, help="the head file to write (.npz)")
+    t.add_argument("--encoder", choices=["minilm", "glove"], default="minilm", help="text space (default minilm)")
+    t.add_argument("--head", choices=["linear", "mlp"], default="linear", help="head shape (default linear)")
+    t.add_argument("--hidden", type=int, default=1024, help="mlp hidden width")
+    t.add_argument("--loss", choices=["hinge", "cosine"], default="hinge",
+                   help="hinge rank loss (Frome et al.) or cosine (fast.ai)")
+    t.add_argument("--margin", type=float, default=0.1, help="hinge margin (default 0.1)")
+    t.add_argument("--soft", type=float, default=0.0,
+                   help="weight of the backbone-softmax soft target on labelled photos, 0..1 (default 0)")
+    t.add_argument("--soft-top", type=int, default=10, help="softmax classes in a soft target (default 10)")
+    t.add_argument("--temperature", type=float, default=1.0, help="softmax temperature of soft targets")
+    t.add_argument("--views", type=int, default=1, help="views per photo: 1 = centre crop, more adds random "
+                                                        "crops and flips (cached once)")
+    t.add_argument("--epochs", type=int, default=20)
+    t.add_argument("--batch-size", type=int, default=256)
+    t.add_argument("--lr", type=float, default=1e-3)
+    t.add_argument("--weight-decay", type=float, default=1e-4)
+    t.add_argument("--dropout", type=float, default=0.1)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--no-resume", action="store_true", help="start afresh even if a checkpoint exists")
+    t.add_argument("--json", action="store_true", help="print the training record as JSON")
+    t.add_argument("--debug", action="store_true", help="show tracebacks")
+
+    p = sub.add_parser("eval", help="measure quality (quality: zero-shot labelling and retrieval)")
+    evals = p.add_subparsers(dest="eval_command", required=True, metavar="WHAT")
+    e = evals.add_parser("quality", help="ConSE vs DeViSE on ../shared/data: seen, zero-shot, text -> photo")
+    e.add_argument("--data", default="../shared/data", help="the shared data folder (default ../shared/data)")
+    e.add_argument("--out", default="docs/quality.md", help="markdown page to write; its picture goes beside it")
+    e.add_argument("--encoders", nargs="+", choices=["minilm", "glove"], default=["minilm", "glove"])
+    e.add_argument("--per-class", type=int, default=None, help="only the first N photos of each class (smoke runs)")
+    e.add_argument("--json", action="store_true", help="print the measurements as JSON")
+    e.add_argument("--debug", action="store_true", help="show tracebacks")
     return parser
 
 
@@ -86,7 +129,7 @@ def _engine(args, create: bool = False):
     from nounlens.search.engine import Engine
 
     return Engine.open(args.catalogue, encoder=getattr(args, "encoder", None),
-                       vectors=getattr(args, "vectors", None), create=create)
+                       vectors=getattr(args, "vectors", None), create=create, head=getattr(args, "head", None))
 
 
 def _emit(args, data, text_lines) -> None:
@@ -215,9 +258,55 @@ def cmd_demo(args) -> int:
     _emit(args, out, lines)
     return 0
 
+def cmd_train_devise(args) -> int:
+    from nounlens.trainer.devise import DeviseConfig
+    from nounlens.trainer.devise_data import train_head
+
+    cfg = DeviseConfig(head=args.head, hidden=args.hidden, dropout=args.dropout, loss=args.loss, margin=args.margin,
+                       soft=args.soft, soft_top=args.soft_top, temperature=args.temperature, epochs=args.epochs,
+                       batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay, seed=args.seed)
+    command = "nounlens " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("nounlens") else ""
+    result = train_head(args.data, args.out, args.encoder, cfg, args.split, args.unlabelled, args.views,
+                        resume=not args.no_resume, progress=not args.json, command=command)
+    meta = result.head.meta
+    last = result.history[-1] if result.history else {}
+    _emit(args, meta, [f"wrote {args.out}: {meta['kind']} head into {meta['encoder']} ({meta['dim']}-d), "
+                       f"{meta['rows']:,} training views, train/val loss {last.get('train_loss', float('nan')):.4f}/"
+                       f"{last.get('val_loss', float('nan')):.4f}, {meta['minutes']:.1f} min"])
+    return 0
+
+
+def cmd_train(args) -> int:
+    return TRAIN_COMMANDS[args.train_command](args)
+
+
+def cmd_eval_quality(args) -> int:
+    from nounlens.trainer.report import write_quality
+
+    command = "nounlens " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("nounlens") else ""
+    result = write_quality(args.data, args.out, tuple(args.encoders), args.per_class, progress=not args.json,
+                           command=command)
+    lines = [f"wrote {result['markdown']} and {result['picture']}"]
+    for encoder, heads in result["runs"].items():
+        for head, run in heads.items():
+            t = run["text_to_photo"]
+            lines.append(f"{encoder:7s} {head:7s} text->photo mAP strict {t['strict']['map']:.3f}  hypernym "
+                         f"{t['hypernym']['map']:.3f}  imagenet {t['imagenet']['map']:.3f}; zero-shot hit@5 "
+                         f"{100 * run['zero_shot']['hit'][5]:.1f}%, median rank {run['zero_shot']['median_rank']:,.0f}")
+    _emit(args, result, lines)
+    return 0
+
+
+def cmd_eval(args) -> int:
+    return EVAL_COMMANDS[args.eval_command](args)
+
+
+TRAIN_COMMANDS = {"devise": cmd_train_devise}
+EVAL_COMMANDS = {"quality": cmd_eval_quality}
 
 COMMANDS = {"index": cmd_index, "search": cmd_search, "similar": cmd_similar, "label": cmd_label,
-            "nouns": cmd_nouns, "info": cmd_info, "demo": cmd_demo}
+            "nouns": cmd_nouns, "info": cmd_info, "demo": cmd_demo,
+            "train": cmd_train, "eval": cmd_eval}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 import numpy as np
 
 from nounlens.data.wordnet import imagenet_rows
 from nounlens.models.backbone import Backbone, weights_path
+from nounlens.models.heads import Head
 from nounlens.models.text import NounVectors, TextEncoder, get_encoder, noun_vectors, unit_rows
 from nounlens.settings import NounlensError, file_digest
+
+HEADS = ("conse", "devise")
+DEFAULT_HEAD = "conse"  # the DeViSE head becomes the default only where it measures better (docs/quality.md)
+WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -45,16 +51,39 @@ class ConSE(ImageEmbedder):
         return unit_rows(mixed)
 
 
+class DeViSE(ImageEmbedder):
+    """Frome et al. 2013: a head trained (trainer.devise) to map pooled features into the text space."""
+
+    def __init__(self, path: Path, text: TextEncoder, nouns: NounVectors, backbone: str):
+        self.head = Head.load(path)
+        meta = self.head.meta
+        want = {"encoder": text.name, "nouns_digest": nouns.digest, "backbone": backbone}
+        for key, value in want.items():
+            if meta.get(key) != value:
+                raise NounlensError(f"DeViSE head {path.name} was trained for {key} {meta.get(key)!r}, not "
+                                    f"{value!r}: train one for this stack with `nounlens train devise`")
+        self.dim = self.head.dim
+        self.name = f"devise:{path.stem}"
+
+    def __call__(self, features: np.ndarray, logits: np.ndarray) -> np.ndarray:
+        return self.head(features)
+
+
+def shipped_head(encoder: str) -> Path:
+    return WEIGHTS / f"devise-{encoder}.npz"
+
+
 class ModelStack:
     """Backbone + text encoder + image embedder, each loaded on first use: a noun search needs only
     the cached noun table, not torch."""
 
     def __init__(self, backbone: str = "efficientnet-lite0", text: str = "minilm", vectors: str | None = None,
-                 head: str = "conse", top: int = 10, runtime: str = "onnx"):
+                 head: str = DEFAULT_HEAD, top: int = 10, runtime: str = "onnx"):
         self.backbone_name, self.text_name, self.vectors_path = backbone, text, vectors
         self.head, self.top, self.runtime = head, top, runtime
-        if head != "conse":
-            raise NounlensError(f"unknown image embedding {head!r}; available: conse")
+        if head not in HEADS and not head.endswith(".npz"):
+            raise NounlensError(f"unknown image embedding {head!r}; choose one of {', '.join(HEADS)} "
+                                "(or the path of a trained head, .npz)")
 
     @functools.cached_property
     def text(self) -> TextEncoder:
@@ -70,11 +99,24 @@ class ModelStack:
 
     @functools.cached_property
     def embedder(self) -> ImageEmbedder:
-        return ConSE(self.nouns, imagenet_rows(), self.top)
+        if self.head == "conse":
+            return ConSE(self.nouns, imagenet_rows(), self.top)
+        return DeViSE(self.head_path, self.text, self.nouns, self.backbone_name)
+
+    @property
+    def head_path(self) -> Path | None:
+        """The trained head's file: the one shipped for this text encoder, or the path given."""
+        if self.head == "conse":
+            return None
+        if self.head.endswith(".npz"):
+            return Path(self.head).expanduser()
+        return shipped_head(self.text_name)
 
     @property
     def embed_name(self) -> str:
-        return f"conse-T{self.top}"
+        if self.head == "conse":
+            return f"conse-T{self.top}"
+        return f"devise:{self.head_path.stem}"
 
     def describe(self) -> dict:
         """What the manifest records; opening a catalogue with a different stack is an error."""
@@ -82,8 +124,18 @@ class ModelStack:
             "backbone": {"name": self.backbone_name, "digest": file_digest(weights_path(self.backbone_name))},
             "text": {"name": self.text.name, "digest": self.text.digest, "noun_text": self.text.noun_text,
                      "dim": self.text.dim},
-            "embed": {"name": self.embed_name},
+            "embed": self.describe_embed(),
         }
+
+    def describe_embed(self) -> dict:
+        if self.head == "conse":
+            return {"name": self.embed_name, "head": "conse", "top": self.top}
+        if not self.head_path.exists():
+            raise NounlensError(f"no DeViSE head for text encoder {self.text_name!r} at {self.head_path}: "
+                                "train one with `nounlens train devise`")
+        # "head" is what reopening needs: "devise" (the shipped head, wherever the package lives) or a path
+        return {"name": self.embed_name, "head": self.head, "digest": file_digest(self.head_path),
+                "path": str(self.head_path)}
 
     def embed_pixels(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """uint8 (N, S, S, 3) -> (features, logits, unit vectors)."""

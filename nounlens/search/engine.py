@@ -12,7 +12,7 @@ from nounlens.data.images import ImageError, decode
 from nounlens.data.wordnet import load_wordnet
 from nounlens.indexer.catalogue import Catalogue, Record
 from nounlens.indexer.pipeline import Summary, index_paths, load_vectors, reembed
-from nounlens.models.embed import ModelStack
+from nounlens.models.embed import DEFAULT_HEAD, ModelStack
 from nounlens.search.maps import PhotoMap, noun_neighbourhood, photo_map
 from nounlens.search.photos import DISPLAY_SIDE, display_jpeg
 from nounlens.search.query import QueryEncoder, Resolved
@@ -45,10 +45,10 @@ class Engine:
 
     @classmethod
     def open(cls, catalogue: str | Path | None = None, encoder: str | None = None, vectors: str | None = None,
-             create: bool = False, runtime: str = "onnx", writable: bool = False) -> Engine:
-        """Open a catalogue. Its manifest names the text encoder; asking for another is an error
-        unless `create` (indexing), where a fresh catalogue takes the one asked for. `writable` opens an
-        existing catalogue for searching and indexing both (the UI)."""
+             create: bool = False, runtime: str = "onnx", writable: bool = False, head: str | None = None) -> Engine:
+        """Open a catalogue. Its manifest names the text encoder and the image head ("conse", "devise" or a
+        head file); asking for others is an error unless `create` (indexing), where a fresh catalogue takes
+        the ones asked for. `writable` opens an existing catalogue for searching and indexing both (the UI)."""
         cat = Catalogue.open(catalogue or default_catalogue(), create=create, readonly=not (create or writable))
         recorded = cat.manifest.get("models")
         if recorded:
@@ -57,11 +57,13 @@ class Engine:
             if vectors and want.startswith("glove"):
                 want = f"glove:{Path(vectors).name}"
             want_base = "glove" if want.startswith("glove:") else want
-            models = ModelStack(recorded["backbone"]["name"], want_base, vectors=vectors, runtime=runtime)
+            want_head = head or recorded.get("embed", {}).get("head") or "conse"
+            models = ModelStack(recorded["backbone"]["name"], want_base, vectors=vectors, head=want_head,
+                                runtime=runtime)
             if not create:
                 check_models(cat, recorded, models)
         else:
-            models = ModelStack(text=encoder or "minilm", vectors=vectors, runtime=runtime)
+            models = ModelStack(text=encoder or "minilm", vectors=vectors, head=head or DEFAULT_HEAD, runtime=runtime)
         return cls(cat, models)
 
     # ---- indexing ------------------------------------------------------------------------------
@@ -221,5 +223,6 @@ def check_models(cat: Catalogue, recorded: dict, models: ModelStack) -> None:
         if a.get("name") != b["name"] or a.get("digest", b.get("digest")) != b.get("digest"):
             raise NounlensError(
                 f"catalogue {cat.path} was embedded with {part} {a.get('name')!r}, not {b['name']!r}: "
-                f"re-project it from stored features with `nounlens index --reembed --encoder {models.text_name}`")
+                f"re-project it from stored features with "
+                f"`nounlens index --reembed --encoder {models.text_name} --head {models.head}`")
 

@@ -22,8 +22,8 @@ from nounlens.trainer import metrics
 from nounlens.trainer.features import extract_features
 
 SEEN_KS = (1, 2, 5, 10, 20)
-ZS_KS = (1, 5, 10, 20)
-HP_KS = (2, 5, 10, 20)
+ZS_KS = (1, 2, 5, 10, 20)
+HP_KS = (1, 2, 5, 10, 20)
 RETRIEVAL_KS = (5, 10)
 GROUPS = ("strict", "hypernym", "imagenet")
 GROUP_TITLES = {"strict": "45 strict zero-shot", "hypernym": "15 hypernyms of ImageNet-1k",
@@ -177,7 +177,61 @@ def text_to_photo(gallery: Gallery, embed: Embed, nouns: NounVectors) -> dict:
     return out
 
 
-def timed(fn, *args, **kwargs) -> tuple[object, float]:
-    t = time.perf_counter()
-    out = fn(*args, **kwargs)
-    return out, time.perf_counter() - t
+def embedders(encoder: str, backbone, nouns: NounVectors, heads: dict[str, str | Path | None]) -> dict[str, Embed]:
+    """Name -> features-to-vectors function: ConSE from the logits, a DeViSE head from the features."""
+    from nounlens.models.embed import ConSE
+    from nounlens.models.heads import Head
+
+    out: dict[str, Embed] = {}
+    for name, spec in heads.items():
+        if spec is None or str(spec).startswith("conse"):
+            top = int(str(spec)[7:]) if spec and str(spec).startswith("conse-T") else 10
+            conse = ConSE(nouns, imagenet_rows(), top)
+            out[name] = lambda f, c=conse: c(f, backbone.logits_from_features(f))
+        else:
+            head = Head.load(spec)
+            if head.meta.get("nouns_digest") != nouns.digest:
+                raise NounlensError(f"head {spec} was trained for another {encoder} noun table")
+            out[name] = head
+    return out
+
+
+def evaluate_embedding(data: EvalData, embed: Embed, nouns: NounVectors, wordnet: WordNet, backbone) -> dict:
+    """All three parts for one image embedding and text encoder."""
+    seen = {s.name: seen_classes(s, embed, nouns, backbone.logits_from_features(s.features)) for s in data.seen}
+    return {"seen": seen, "zero_shot": zero_shot_labelling(data.gallery, embed, nouns, wordnet),
+            "text_to_photo": text_to_photo(data.gallery, embed, nouns)}
+
+
+def run_quality(root: str | Path, encoders: tuple[str, ...] = ("minilm", "glove"),
+                heads: dict[str, dict[str, str | Path | None]] | None = None, per_class: int | None = None,
+                progress: bool = True, data: EvalData | None = None, backbone=None) -> dict:
+    """The whole evaluation: for each text encoder, every head in `heads[encoder]` (default: ConSE,
+    and the shipped DeViSE head where there is one)."""
+    from nounlens.models.backbone import Backbone
+    from nounlens.models.embed import shipped_head
+    from nounlens.models.heads import Head
+    from nounlens.models.text import get_encoder, noun_vectors
+
+    t0 = time.perf_counter()
+    backbone = backbone or Backbone()
+    wordnet = load_wordnet()
+    data = data or load_eval_data(root, backbone, per_class, progress)
+    runs: dict[str, dict] = {}
+    trained: dict[str, dict] = {}
+    for encoder in encoders:
+        nouns = noun_vectors(get_encoder(encoder))
+        specs = (heads or {}).get(encoder)
+        if specs is None:
+            specs = {"conse": None}
+            if shipped_head(encoder).exists():
+                specs["devise"] = shipped_head(encoder)
+        runs[encoder] = {}
+        for name, embed in embedders(encoder, backbone, nouns, specs).items():
+            runs[encoder][name] = evaluate_embedding(data, embed, nouns, wordnet, backbone)
+            if isinstance(embed, Head):
+                trained[f"{encoder}/{name}"] = {k: v for k, v in embed.meta.items() if k != "history"} | {
+                    "file": embed.path.name if embed.path else None, "final": (embed.meta.get("history") or [{}])[-1]}
+    return {"data": str(Path(root).expanduser()), "backbone": backbone.name, "per_class": per_class,
+            "photos": {"gallery": len(data.gallery.photos)} | {s.name: len(s.photos) for s in data.seen},
+            "runs": runs, "heads": trained, "seconds": round(time.perf_counter() - t0, 1)}

@@ -138,14 +138,20 @@ def extract_features(paths: Sequence[str], backbone=None, views: int = 1, seed: 
     return FeatureSet(paths, feats, ok, backbone.name)
 
 
-def _map(job, paths: list[str], workers: int | None):
-    """Decode in worker processes (spawned: the parent holds ONNX Runtime threads), in order."""
+def _map(job, paths: list[str], workers: int | None, window: int = 256):
+    """Decode in worker processes (spawned: the parent holds ONNX Runtime threads), in order, at most
+    `window` photos ahead of the model (imap alone would queue every decoded photo in memory)."""
     workers = workers if workers is not None else max(1, min(4, (os.cpu_count() or 2) - 1))
     if workers == 0 or len(paths) < 32:
         yield from map(job, paths)
         return
     with mp.get_context("spawn").Pool(workers) as pool:
-        yield from pool.imap(job, paths, chunksize=8)
+        ahead = pool.imap(job, paths[:window], chunksize=8)
+        for s in range(window, len(paths) + window, window):
+            current = ahead
+            if s < len(paths):
+                ahead = pool.imap(job, paths[s:s + window], chunksize=8)
+            yield from current
 
 
 def feature_cache_dir() -> Path:

@@ -12,13 +12,15 @@ import numpy as np
 
 
 def true_ranks(scores: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """0-based rank of each row's true label among its scores (ties count against the truth:
-    a label scored like the truth ranks ahead of it, so a constant scorer gets no credit)."""
+    """0-based rank of each row's true label among its scores. Ties are broken by label index, as
+    top_k breaks them, so a rank and a top-k list always agree (GloVe gives every sense of a word the
+    same vector, so ties are common there)."""
     scores = np.asarray(scores, dtype=np.float64)
-    true_scores = scores[np.arange(len(truth)), truth]
-    ahead = (scores > true_scores[:, None]).sum(axis=1)
-    ties = (scores == true_scores[:, None]).sum(axis=1) - 1
-    return ahead + ties
+    rows = np.arange(len(truth))
+    true_scores = scores[rows, truth][:, None]
+    ahead = (scores > true_scores).sum(axis=1)
+    before = np.arange(scores.shape[1])[None, :] < np.asarray(truth)[:, None]
+    return ahead + ((scores == true_scores) & before).sum(axis=1)
 
 
 def hit_at_k(ranks: np.ndarray, ks: Iterable[int]) -> dict[int, float]:
@@ -28,12 +30,15 @@ def hit_at_k(ranks: np.ndarray, ks: Iterable[int]) -> dict[int, float]:
 
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:
-    """(N, k) label indices, best first."""
+    """(N, k) label indices, best first; equal scores in label-index order."""
     scores = np.asarray(scores)
     k = min(k, scores.shape[1])
-    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1, kind="stable")
-    return np.take_along_axis(part, order, axis=1)
+    kth = -np.partition(-scores, k - 1, axis=1)[:, k - 1]
+    out = np.empty((len(scores), k), dtype=np.int64)
+    for i, row in enumerate(scores):
+        cand = np.flatnonzero(row >= kth[i])
+        out[i] = cand[np.lexsort((cand, -row[cand]))][:k]
+    return out
 
 
 def hit_at_k_sets(top: np.ndarray, correct: Sequence[set[int]], ks: Iterable[int]) -> dict[int, float]:

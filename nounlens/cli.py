@@ -61,6 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="versions, PIL build, models, catalogue")
     _common(p)
 
+    p = sub.add_parser("ui", help="the Streamlit app on localhost: search, browse, upload, maps")
+    p.add_argument("--catalogue", "-c", default=None,
+                   help="catalogue directory (default: $NOUNLENS_CATALOGUE, else a per-user data directory)")
+    p.add_argument("--port", type=int, default=8501, help="port (default 8501)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+
     p = sub.add_parser("demo", help="index the built-in demo gallery and run example searches")
     p.add_argument("--gallery", default=None, help="index this folder instead of the built-in photos")
     p.add_argument("--queries", nargs="*", default=None, help="queries to show")
@@ -301,11 +308,18 @@ def cmd_eval(args) -> int:
     return EVAL_COMMANDS[args.eval_command](args)
 
 
+def cmd_ui(args) -> int:
+    from nounlens.ui.launch import serve
+
+    serve(Path(args.catalogue) if args.catalogue else default_catalogue(), args.port, args.host)
+    return 0
+
+
 TRAIN_COMMANDS = {"devise": cmd_train_devise}
 EVAL_COMMANDS = {"quality": cmd_eval_quality}
 
 COMMANDS = {"index": cmd_index, "search": cmd_search, "similar": cmd_similar, "label": cmd_label,
-            "nouns": cmd_nouns, "info": cmd_info, "demo": cmd_demo,
+            "nouns": cmd_nouns, "info": cmd_info, "demo": cmd_demo, "ui": cmd_ui,
             "train": cmd_train, "eval": cmd_eval}
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ say() { printf '[setup] %s\n' "$*"; }
 
 # --- Debian packages: WordNet 3.0 data, and headers to build pillow-simd ---------------------------
 APT_PKGS=(wordnet-base wordnet-sense-index libjpeg-dev zlib1g-dev libpng-dev libtiff-dev libwebp-dev)
+# the UI's browser test drives Debian's chromium (Playwright's own browsers are never downloaded)
+if [ $WITH_TEST = 1 ]; then APT_PKGS+=(chromium); fi
 missing=()
 for p in "${APT_PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then

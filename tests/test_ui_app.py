@@ -1,0 +1,186 @@
+"""The Streamlit page's logic through Streamlit's AppTest: query -> results, suggestions, threshold,
+empty and no-match states, opening a photo, uploads good and bad, and the two maps."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+from ui_support import APP, build_demo_catalogue
+
+from nounlens.search.photos import MAX_UPLOAD_BYTES
+
+pytestmark = pytest.mark.slow
+TIMEOUT = 120  # the first run loads the models
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    return build_demo_catalogue(tmp_path_factory.mktemp("ui-app"))
+
+
+@pytest.fixture
+def page(demo, monkeypatch):
+    catalogue, _ = demo
+    monkeypatch.setenv("NOUNLENS_CATALOGUE", str(catalogue))
+    return AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+
+
+def search(at: AppTest, text: str) -> AppTest:
+    return at.text_input(key="q").input(text).run()
+
+
+def shown(at: AppTest) -> list[str]:
+    """File names of the result grid, in order (each is the button that opens the photo)."""
+    return [b.label for b in at.button if b.key and b.key.startswith("open-")]
+
+
+def scores(at: AppTest) -> list[float]:
+    return [float(c.split(" · ")[0]) for img in at.get("image") for c in img.captions]
+
+
+def no_exceptions(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_query_shows_the_matching_photo_first(page):
+    assert any("Type a noun" in i.value for i in page.info)  # empty query: a prompt, no grid
+    assert shown(page) == []
+    at = search(page, "espresso")
+    no_exceptions(at)
+    assert shown(at)[0] == "coffee.png"
+    assert any("searching for **espresso** (n07920052" in c.value for c in at.caption)
+    assert scores(at) == sorted(scores(at), reverse=True)
+
+
+def test_suggestions_carry_glosses_and_pick_a_sense(page):
+    at = search(page, "cran")
+    labels = [b.label for b in at.button if b.key and b.key.startswith("sugg-")]
+    bird = next(j for j, label in enumerate(labels) if label.startswith("**crane (wading bird)**"))
+    assert any(label.startswith("**crane (lifting device)**") for label in labels)
+    assert "long-necked" in labels[bird]  # the gloss tells the senses apart
+    at = at.button(key=f"sugg-{bird}").click().run()
+    no_exceptions(at)
+    assert at.text_input(key="q").value == "crane%wading bird"
+    assert any("n02012849" in c.value for c in at.caption)  # that sense, not the machine
+    assert not [b for b in at.button if b.key and b.key.startswith("sugg-")]  # picked: the list closes
+
+
+def test_free_text_and_arithmetic(page):
+    at = search(page, "a cup of coffee")
+    no_exceptions(at)
+    assert shown(at)[0] == "coffee.png"
+    assert any("(free text)" in c.value for c in at.caption)
+    at = search(at, "engine + motorcycle - grass")
+    no_exceptions(at)
+    assert "**engine**" in next(c.value for c in at.caption if c.value.startswith("searching for"))
+
+
+def test_threshold_hides_weak_matches_and_says_no_good_match(page):
+    at = search(page, "cat")
+    at = at.slider(key="threshold").set_value(0.0).run()
+    all_scores = scores(at)
+    assert shown(at)[0] == "chelsea-the-cat.png" and len(all_scores) >= 10
+    cut = round((all_scores[0] + all_scores[1]) / 2, 2)  # between the best and the runner-up
+    assert all_scores[1] < cut <= all_scores[0]
+    at = at.slider(key="threshold").set_value(cut).run()
+    assert shown(at) == ["chelsea-the-cat.png"]
+    assert scores(at) == [all_scores[0]]
+    at = at.slider(key="threshold").set_value(1.0).run()
+    no_exceptions(at)
+    assert shown(at) == []  # not the least bad photos
+    assert any("No good match" in w.value and f"{all_scores[0]:.3f}" in w.value for w in at.warning)
+
+
+def test_how_many(page):
+    at = page.slider(key="threshold").set_value(0.0).run()
+    at = search(at, "photograph")
+    assert len(shown(at)) == 18  # all of the gallery under the default 20
+    at = at.select_slider(key="k").set_value(10).run()
+    assert len(shown(at)) == 10
+
+
+def test_malformed_query_is_a_message(page):
+    at = search(page, "dog + ")
+    no_exceptions(at)
+    assert any("operator" in e.value for e in at.error)
+
+
+def test_open_a_result_shows_its_nouns_and_similar_photos(page):
+    at = search(page, "espresso")
+    at = at.button(key=next(b.key for b in at.button if b.label == "coffee.png")).click().run()
+    no_exceptions(at)
+    assert at.radio(key="view").value == "Photo"
+    nouns = next(m.value for m in at.markdown if m.value.startswith("- **"))
+    assert "**espresso**" in nouns and "strong black coffee" in nouns  # names with glosses
+    similar = [b.label for b in at.button if b.key and b.key.startswith("similar-")]
+    assert len(similar) == 10 and "coffee.png" not in similar
+    at = at.button(key=next(b.key for b in at.button if b.label == similar[0])).click().run()  # browse on
+    assert any(similar[0] in (img.captions[0] if img.captions else "") for img in at.get("image"))
+
+
+def upload(at: AppTest, name: str, data: bytes, mime: str) -> AppTest:
+    at = at.radio(key="view").set_value("Upload").run()
+    at.file_uploader(key="upload").set_value((name, data, mime))
+    return at.run()
+
+
+def test_bad_uploads_get_a_message_not_a_traceback(page, demo):
+    _, gallery = demo
+    cases = {
+        "notes.txt": b"this is not a photo\n" * 20,
+        "truncated.png": (gallery / "coffee.png").read_bytes()[:400],
+        "empty.jpg": b"",
+        "huge.jpg": b"\xff\xd8\xff" + bytes(MAX_UPLOAD_BYTES),
+    }
+    for name, data in cases.items():
+        at = upload(page, name, data, "application/octet-stream")
+        no_exceptions(at)
+        assert at.error, name
+        assert name in at.error[0].value or "uploaded image" in at.error[0].value, at.error[0].value
+    assert "limit" in upload(page, "huge.jpg", cases["huge.jpg"], "image/jpeg").error[0].value
+
+
+def test_upload_a_photo(page, demo):
+    _, gallery = demo
+    buf = io.BytesIO()
+    Image.open(gallery / "coffee.png").convert("RGB").save(buf, "JPEG", quality=90)  # a copy, not the file
+    at = upload(page, "my-coffee.jpg", buf.getvalue(), "image/jpeg")
+    no_exceptions(at)
+    assert "**espresso**" in next(m.value for m in at.markdown if m.value.startswith("- **"))
+    assert [b.label for b in at.button if b.key and b.key.startswith("upsim-")][0] == "coffee.png"
+
+
+def test_maps(page, demo):
+    catalogue, _ = demo
+    at = search(page, "cat")
+    at = at.radio(key="view").set_value("Map").run()
+    no_exceptions(at)
+    with np.load(catalogue / "map.npz") as z:  # cached in the catalogue, keyed by its generation
+        assert int(z["generation"]) >= 1 and z["xy"].shape == (len(z["ids"]), 2)
+    assert any("ringed" in c.value for c in at.caption)  # the query's results are marked
+    at = at.radio(key="view").set_value("Nouns").run()
+    no_exceptions(at)
+    assert not at.error
+    at = at.text_input(key="noun_word").input("engine + boat").run()
+    assert any("not one WordNet noun" in e.value for e in at.error)
+
+
+def test_no_catalogue_and_empty_catalogue(tmp_path, monkeypatch):
+    from nounlens.search.engine import Engine
+
+    monkeypatch.setenv("NOUNLENS_CATALOGUE", str(tmp_path / "nothing-here"))
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    no_exceptions(at)
+    assert any("No catalogue at" in i.value for i in at.info)
+    assert at.sidebar.button(key="index_go")  # the way out: index a folder from the page
+
+    empty = tmp_path / "empty"
+    Engine.open(empty, create=True).catalogue.close()
+    monkeypatch.setenv("NOUNLENS_CATALOGUE", str(empty))
+    at = search(AppTest.from_file(str(APP), default_timeout=TIMEOUT).run(), "cat")
+    no_exceptions(at)
+    assert any("no photos yet" in i.value for i in at.info)

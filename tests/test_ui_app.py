@@ -169,14 +169,24 @@ def test_maps(page, demo):
     assert any("not one WordNet noun" in e.value for e in at.error)
 
 
-def test_no_catalogue_and_empty_catalogue(tmp_path, monkeypatch):
-    from nounlens.search.engine import Engine
-
-    monkeypatch.setenv("NOUNLENS_CATALOGUE", str(tmp_path / "nothing-here"))
+def test_no_catalogue_then_index_a_folder_from_the_page(demo, tmp_path, monkeypatch):
+    _, gallery = demo
+    monkeypatch.setenv("NOUNLENS_CATALOGUE", str(tmp_path / "new-catalogue"))
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
     no_exceptions(at)
     assert any("No catalogue at" in i.value for i in at.info)
-    assert at.sidebar.button(key="index_go")  # the way out: index a folder from the page
+    at.sidebar.text_input(key="index_folder").input(str(tmp_path / "no-such-folder"))
+    at = at.sidebar.button(key="index_go").click().run()
+    assert any("not a folder" in e.value for e in at.sidebar.error)
+    at.sidebar.text_input(key="index_folder").input(str(gallery))
+    at = at.sidebar.button(key="index_go").click().run()
+    no_exceptions(at)
+    assert any(s.value.startswith("added 18") for s in at.sidebar.success), [s.value for s in at.sidebar.success]
+    assert shown(search(at, "espresso"))[0] == "coffee.png"  # the new catalogue is searchable at once
+
+
+def test_empty_catalogue(tmp_path, monkeypatch):
+    from nounlens.search.engine import Engine
 
     empty = tmp_path / "empty"
     Engine.open(empty, create=True).catalogue.close()

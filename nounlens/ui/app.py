@@ -32,9 +32,7 @@ def get_engine(path: str) -> Engine | None:
         return None
     try:
         engine = Engine.open(path, writable=True)
-    except NounlensError:
-        raise
-    except Exception:  # a catalogue on a read-only disk: browse it, index nothing
+    except NounlensError:  # a catalogue on a read-only disk: browse it, index nothing (else the same error)
         engine = Engine.open(path)
     engine.resolve("dog")  # warm the noun table ...
     engine.resolve("a photo of a dog")  # ... and the text encoder, before the first query
@@ -124,6 +122,8 @@ def sidebar(engine: Engine | None, path: str) -> None:
                  f"- last indexed: {info.get('last_indexed') or 'never'}"]
                 + [f"- {part}: {m.get('name')}" for part, m in models.items()]))
         st.subheader("Index a folder")
+        if st.session_state.get("indexed"):
+            st.success(st.session_state.indexed)
         folder = st.text_input("folder of photos", key="index_folder", placeholder="~/Photos")
         if st.button("Index", key="index_go", disabled=engine is not None and engine.catalogue.readonly):
             index_folder(engine, path, folder)
@@ -140,18 +140,24 @@ def index_folder(engine: Engine | None, path: str, folder: str) -> None:
         return
     try:
         bar = st.progress(0.0, text=f"indexing {target}")
-        if engine is None:
-            engine = Engine.open(path, create=True)
-        summary = engine.index([target], progress=False,
-                               on_progress=lambda done, total: bar.progress(done / total, text=f"{done}/{total}"))
-        st.success(summary.line())
-        if summary.skipped_files:
-            st.caption("skipped: " + "; ".join(f"{Path(p).name} ({why})" for p, why in summary.skipped_files[:5]))
+        fresh = engine is None
+        writer = Engine.open(path, create=True) if fresh else engine  # the shared engine sees new photos itself
+        try:
+            summary = writer.index([target], progress=False,
+                                   on_progress=lambda done, total: bar.progress(done / total, text=f"{done}/{total}"))
+        finally:
+            if fresh:
+                writer.catalogue.close()
+        st.session_state.indexed = summary.line() + "".join(
+            f"; skipped {Path(p).name} ({why})" for p, why in summary.skipped_files[:5])
     except NounlensError as e:
         st.error(str(e))
+        return
     finally:
         lock.release()
-    get_engine.clear()  # reopen: a new catalogue, or the same one at its new generation
+    if fresh:
+        get_engine.clear()  # it cached "no catalogue"
+    st.rerun()
 
 
 # ---- views --------------------------------------------------------------------------------------

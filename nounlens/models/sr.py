@@ -1,0 +1,81 @@
+"""x4 super-resolution of catalogue thumbnails (Johnson, Alahi & Fei-Fei 2016), from shared blocks.
+
+9x9 stem at thumbnail resolution, residual blocks there (cheap), two checkerboard-free x2 steps, a
+9x9 conv to RGB. The output is bounded by a sigmoid around the bicubic upscale (in logit space), so
+the network only learns what bicubic misses and can never leave [0, 1].
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from nounlens.models.blocks import UpsampleConv, conv_layer, res_blocks
+from nounlens.settings import NounlensError
+
+SCALE = 4
+EPS = 1e-3
+
+
+class SRNet(nn.Module):
+    def __init__(self, nf: int = 32, n_res: int = 4, nf_mid: int = 16, nf_hi: int = 8):
+        super().__init__()
+        self.config = {"nf": nf, "n_res": n_res, "nf_mid": nf_mid, "nf_hi": nf_hi}
+        self.stem = conv_layer(3, nf, 9)
+        self.body = res_blocks(n_res, nf)
+        self.up = nn.Sequential(UpsampleConv(nf, nf_mid), UpsampleConv(nf_mid, nf_hi))
+        self.head = conv_layer(nf_hi, 3, 9, norm=None, act=False)
+        nn.init.zeros_(self.head[1].weight)  # start as exactly bicubic
+        nn.init.zeros_(self.head[1].bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, 3, h, w) in [0, 1] -> (N, 3, 4h, 4w) in (0, 1)."""
+        base = F.interpolate(x, scale_factor=SCALE, mode="bicubic", align_corners=False).clamp(EPS, 1 - EPS)
+        residual = self.head(self.up(self.body(self.stem(x - 0.5))))
+        return torch.sigmoid(torch.logit(base) + residual)
+
+
+WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "sr-x4.pt"
+
+
+def save_weights(net: SRNet, path: str | Path, trained: dict) -> None:
+    """Weights (float32), the network's widths and how it was trained, in one small torch file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({"config": net.config, "state_dict": net.state_dict(), "trained": trained}, tmp)
+    tmp.replace(path)
+
+
+def load_weights(path: str | Path | None = None) -> tuple[SRNet, dict]:
+    """(network in eval mode, how it was trained). Raises NounlensError when absent or unreadable."""
+    path = Path(path) if path else WEIGHTS
+    if not path.is_file():
+        raise NounlensError(f"no super-resolution weights at {path}: train them with `nounlens train sr`")
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+        net = SRNet(**blob["config"])
+        net.load_state_dict(blob["state_dict"])
+    except Exception as e:
+        raise NounlensError(f"cannot load super-resolution weights {path}: {type(e).__name__}: {e}") from None
+    return net.eval().to(memory_format=torch.channels_last), blob.get("trained", {})
+
+
+def upscale(net: SRNet, images: list[np.ndarray]) -> list[np.ndarray]:
+    """uint8 (h, w, 3) thumbnails -> uint8 (4h, 4w, 3); same-sized ones go through in one batch."""
+    out: list[np.ndarray | None] = [None] * len(images)
+    groups: dict[tuple, list[int]] = {}
+    for i, im in enumerate(images):
+        groups.setdefault(im.shape, []).append(i)
+    with torch.inference_mode():
+        for idx in groups.values():
+            x = torch.from_numpy(np.stack([images[i] for i in idx])).permute(0, 3, 1, 2).float().div_(255.0)
+            y = net(x.contiguous(memory_format=torch.channels_last))
+            y = y.mul_(255.0).round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+            for k, i in enumerate(idx):
+                out[i] = np.ascontiguousarray(y[k])
+    return out

@@ -262,6 +262,8 @@ def cmd_demo(args) -> int:
               f"nounlens similar {gallery / 'coffee.png'}"]
     if args.catalogue:
         lines[-1] += f"   (with --catalogue {args.catalogue})"
+    lines.append("see them in the browser: nounlens ui" + (f" --catalogue {args.catalogue}" if args.catalogue else "")
+                 + "   (then open http://localhost:8501)")
     _emit(args, out, lines)
     return 0
 

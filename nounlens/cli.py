@@ -104,6 +104,26 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--json", action="store_true", help="print the training record as JSON")
     t.add_argument("--debug", action="store_true", help="show tracebacks")
 
+    t = train.add_parser("sr", help="x4 thumbnail super-resolution, self-supervised on any photos")
+    t.add_argument("--data", nargs="+", required=True, help="folders of photos (any; no labels needed)")
+    t.add_argument("--out", required=True, help="the weights file to write (.pt); OUT.ckpt holds checkpoints")
+    t.add_argument("--steps", type=int, default=700)
+    t.add_argument("--batch-size", type=int, default=16)
+    t.add_argument("--crop", type=int, default=32, help="low-resolution crop side in pixels (target: 4x)")
+    t.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (cosine schedule)")
+    t.add_argument("--feature-weight", type=float, default=None,
+                   help="weight of the feature-reconstruction loss (default: the shipped weights' setting)")
+    t.add_argument("--pixel-weight", type=float, default=1.0, help="weight of the L1 pixel loss (default 1)")
+    t.add_argument("--val-fraction", type=float, default=0.05, help="photos kept for validation (default 0.05)")
+    t.add_argument("--holdout", default="highres_512.csv",
+                   help="CSV in a --data folder listing photos never trained on (default highres_512.csv)")
+    t.add_argument("--threads", type=int, default=0, help="CPU threads (default: all)")
+    t.add_argument("--fp32", action="store_true", help="train in float32 instead of bfloat16 autocast")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--no-resume", action="store_true", help="start afresh even if OUT.ckpt exists")
+    t.add_argument("--json", action="store_true", help="print the training record as JSON")
+    t.add_argument("--debug", action="store_true", help="show tracebacks")
+
     p = sub.add_parser("eval", help="measure quality (quality: zero-shot labelling and retrieval)")
     evals = p.add_subparsers(dest="eval_command", required=True, metavar="WHAT")
     e = evals.add_parser("quality", help="ConSE vs DeViSE on ../shared/data: seen, zero-shot, text -> photo")
@@ -113,6 +133,19 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--per-class", type=int, default=None, help="only the first N photos of each class (smoke runs)")
     e.add_argument("--json", action="store_true", help="print the measurements as JSON")
     e.add_argument("--debug", action="store_true", help="show tracebacks")
+    e = evals.add_parser("sr", help="x4 thumbnail super-resolution vs nearest and bicubic on held-out photos")
+    e.add_argument("--data", default="../shared/data/imagenet-sample",
+                   help="folder with highres_512.csv (default ../shared/data/imagenet-sample)")
+    e.add_argument("--weights", default=None, help="weights file (default: the shipped ones)")
+    e.add_argument("--out", default="docs/sr.md", help="markdown page to write; its picture goes beside it")
+    e.add_argument("--json", action="store_true", help="print the measurements as JSON")
+    e.add_argument("--debug", action="store_true", help="show tracebacks")
+
+    p = sub.add_parser("thumb", help="a catalogue thumbnail super-resolved x4 (by id, or any photo's path)")
+    p.add_argument("image", help="a result id, or a photo path (made into a thumbnail as the indexer would)")
+    p.add_argument("--out", required=True, help="file to write (.png, .jpg, ...)")
+    p.add_argument("--weights", default=None, help="weights file (default: the shipped ones)")
+    _common(p)
     return parser
 
 
@@ -267,6 +300,14 @@ def cmd_demo(args) -> int:
     _emit(args, out, lines)
     return 0
 
+
+def cmd_ui(args) -> int:
+    from nounlens.ui.launch import serve
+
+    serve(Path(args.catalogue) if args.catalogue else default_catalogue(), args.port, args.host)
+    return 0
+
+
 def cmd_train_devise(args) -> int:
     from nounlens.trainer.devise import DeviseConfig
     from nounlens.trainer.devise_data import train_head
@@ -310,19 +351,64 @@ def cmd_eval(args) -> int:
     return EVAL_COMMANDS[args.eval_command](args)
 
 
-def cmd_ui(args) -> int:
-    from nounlens.ui.launch import serve
+def cmd_train_sr(args) -> int:
+    from nounlens.trainer.sr import TrainConfig, train
 
-    serve(Path(args.catalogue) if args.catalogue else default_catalogue(), args.port, args.host)
+    cfg = TrainConfig(data=args.data, out=args.out, steps=args.steps, batch_size=args.batch_size, crop=args.crop,
+                      lr=args.lr, pixel_weight=args.pixel_weight, val_fraction=args.val_fraction,
+                      holdout_csv=args.holdout, seed=args.seed,
+                      threads=args.threads, bf16=not args.fp32, resume=not args.no_resume,
+                      **({} if args.feature_weight is None else {"feature_weight": args.feature_weight}))
+    command = "nounlens " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("nounlens") else ""
+    trained = train(cfg, progress=not args.json, command=command)
+    last = trained["history"][-1] if trained["history"] else {}
+    _emit(args, trained, [f"wrote {args.out}: {trained['steps']} steps on {trained['train_photos']} photos in "
+                          f"{trained['minutes']:.1f} min; validation PSNR {last.get('val_psnr', float('nan')):.2f} dB "
+                          f"(bicubic {last.get('bicubic_psnr', float('nan')):.2f})"])
     return 0
 
 
-TRAIN_COMMANDS = {"devise": cmd_train_devise}
-EVAL_COMMANDS = {"quality": cmd_eval_quality}
+def cmd_eval_sr(args) -> int:
+    from nounlens.trainer.sr_report import write_sr_report
+
+    report = write_sr_report(args.data, args.out, args.weights, progress=not args.json)
+    t = report["table"]
+    lines = [f"wrote {args.out} and {report['picture']}  ({report['photos']} held-out photos)"]
+    lines += [f"{name:17s} PSNR-Y {m['psnr_y']:6.2f} dB  SSIM-Y {m['ssim_y']:.4f}  perceptual {m['perceptual']:.4f}"
+              for name, m in t.items()]
+    lines.append(f"SR vs {report['baseline']}: {report['psnr_gain_db']:+.2f} dB, SSIM {report['ssim_gain']:+.4f}, "
+                 f"perceptual {-100 * report['perceptual_drop']:+.1f}%; 20-thumbnail page "
+                 f"{report['page']['median_s']:.2f} s on {report['page']['threads']} threads")
+    _emit(args, report, lines)
+    return 0
+
+
+def cmd_thumb(args) -> int:
+    from nounlens.search.upscale import Upscaler, thumbnail_of_path
+
+    out = Path(args.out).expanduser()
+    fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP"}.get(out.suffix.lower())
+    if fmt is None:
+        raise NounlensError(f"--out {args.out}: give a .png, .jpg or .webp file")
+    cat = Path(args.catalogue).expanduser() if args.catalogue else default_catalogue()
+    if args.image.isdigit() or (cat / "manifest.json").exists():
+        data = _engine(args).sr_thumbnail(int(args.image) if args.image.isdigit() else args.image, fmt,
+                                          weights=args.weights)
+    else:  # a photo path and no catalogue: no need to open one
+        if not Path(args.image).expanduser().exists():
+            raise NounlensError(f"no such photo: {args.image}")
+        data = Upscaler(args.weights).jpeg(thumbnail_of_path(Path(args.image).expanduser()), fmt)
+    out.write_bytes(data)
+    _emit(args, {"out": str(out), "bytes": len(data)}, [f"wrote {out}"])
+    return 0
+
+
+TRAIN_COMMANDS = {"devise": cmd_train_devise, "sr": cmd_train_sr}
+EVAL_COMMANDS = {"quality": cmd_eval_quality, "sr": cmd_eval_sr}
 
 COMMANDS = {"index": cmd_index, "search": cmd_search, "similar": cmd_similar, "label": cmd_label,
             "nouns": cmd_nouns, "info": cmd_info, "demo": cmd_demo, "ui": cmd_ui,
-            "train": cmd_train, "eval": cmd_eval}
+            "train": cmd_train, "eval": cmd_eval, "thumb": cmd_thumb}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,0 +1,263 @@
+"""Training the x4 thumbnail super-resolution network, self-supervised on any folder of photos.
+
+Each photo gives one pair: its thumbnail made by the indexer's own code (decode() -> make_thumbnail:
+JPEG draft decode, Lanczos to a 72-px short side, JPEG quality 85) and the photo resized to exactly
+four times the thumbnail's size. Photos too small for a 288-px target (short side < 288) are used at
+the largest x4 pair they allow, with the same thumbnail function at a smaller side. Pairs are decoded
+once and held in memory; every step takes random aligned crops from them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+import platform
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from nounlens.data.images import MODEL_SIZE, THUMB_SIDE, ImageError, decode, make_thumbnail, open_rgb
+from nounlens.data.walk import FileEntry, walk
+from nounlens.settings import NounlensError
+
+HOLDOUT_CSV = "highres_512.csv"  # photos a --data folder keeps back for `nounlens eval sr`
+
+
+@dataclass
+class Pair:
+    name: str
+    lr: np.ndarray  # (h, w, 3) uint8: the thumbnail, decoded
+    hr: np.ndarray  # (4h, 4w, 3) uint8: the photo at four times the thumbnail's size
+
+
+def make_pair(source: str | Path | bytes, scale: int = 4) -> Pair:
+    """The thumbnail exactly as the indexer makes it, and the photo at `scale` times its size."""
+    data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    name = "<bytes>" if isinstance(source, bytes) else str(source)
+    big = open_rgb(data, min_side=THUMB_SIDE * scale * 2)
+    short = min(big.info.get("original_size", big.size))
+    if short >= THUMB_SIDE * scale:
+        thumb = decode(data).thumb  # the indexer's path, byte for byte
+    else:
+        side = min(big.size) // scale
+        if side < 16:
+            raise ImageError(f"too small for a x{scale} pair ({big.size[0]}x{big.size[1]})")
+        thumb = make_thumbnail(open_rgb(data, min_side=MODEL_SIZE), side=side)
+    lr = Image.open(io.BytesIO(thumb)).convert("RGB")
+    hr = big.resize((lr.size[0] * scale, lr.size[1] * scale), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    return Pair(name, np.asarray(lr, dtype=np.uint8), np.asarray(hr, dtype=np.uint8))
+
+
+def list_photos(folders: list[str | Path]) -> list[str]:
+    paths = sorted(e.path for e in walk(folders) if isinstance(e, FileEntry))
+    if not paths:
+        raise NounlensError(f"no photos under {', '.join(map(str, folders))}")
+    return paths
+
+
+def holdout_paths(folders: list[str | Path], csv_name: str = HOLDOUT_CSV) -> list[str]:
+    """Photos listed (column `path`, relative to the CSV) in `csv_name` in any of the folders."""
+    out = []
+    for folder in folders:
+        table = Path(folder).expanduser() / csv_name
+        if table.is_file():
+            with open(table, newline="") as f:
+                out += [os.path.abspath(table.parent / row["path"]) for row in csv.DictReader(f)]
+    return out
+
+
+def split(paths: list[str], holdout: list[str], val_fraction: float, seed: int) -> tuple[list[str], list[str]]:
+    """(train, val): held-out photos removed, then a seeded `val_fraction` kept for validation."""
+    held = set(holdout)
+    rest = [p for p in paths if p not in held]
+    random.Random(seed).shuffle(rest)
+    n_val = int(round(len(rest) * val_fraction))
+    return sorted(rest[n_val:]), sorted(rest[:n_val])
+
+
+def load_pairs(paths: list[str], min_lr: int, progress: bool = True, desc: str = "pairs") -> list[Pair]:
+    """Decode each photo into a pair; photos that fail or are too small are skipped with a line."""
+    pairs = []
+    for p in tqdm(paths, desc=desc, unit="photo", disable=not progress):
+        try:
+            pair = make_pair(p)
+        except (ImageError, OSError) as e:
+            tqdm.write(f"skipped {p}: {e}")
+            continue
+        if min(pair.lr.shape[:2]) >= min_lr:
+            pairs.append(pair)
+    return pairs
+
+
+def random_crops(pairs: list[Pair], rng: np.random.Generator, n: int, crop: int,
+                 scale: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """n aligned random crops (LR crop x crop, HR scale*crop), flipped left-right half the time."""
+    xs, ys = [], []
+    for k in rng.integers(len(pairs), size=n):
+        lr, hr = pairs[k].lr, pairs[k].hr
+        i = int(rng.integers(lr.shape[0] - crop + 1))
+        j = int(rng.integers(lr.shape[1] - crop + 1))
+        a = lr[i:i + crop, j:j + crop]
+        b = hr[i * scale:(i + crop) * scale, j * scale:(j + crop) * scale]
+        if rng.random() < 0.5:
+            a, b = a[:, ::-1], b[:, ::-1]
+        xs.append(a)
+        ys.append(b)
+    return np.stack(xs), np.stack(ys)
+
+
+def centre_crops(pairs: list[Pair], crop: int, scale: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    xs, ys = [], []
+    for pair in pairs:
+        i, j = (pair.lr.shape[0] - crop) // 2, (pair.lr.shape[1] - crop) // 2
+        xs.append(pair.lr[i:i + crop, j:j + crop])
+        ys.append(pair.hr[i * scale:(i + crop) * scale, j * scale:(j + crop) * scale])
+    return np.stack(xs), np.stack(ys)
+
+
+@dataclass
+class TrainConfig:
+    data: list[str]
+    out: str
+    steps: int = 700
+    batch_size: int = 16
+    crop: int = 32  # low-res crop side; the target is 4x this
+    lr: float = 2e-3
+    feature_weight: float = 5e-4  # feature and pixel terms about equal on a bicubic upscale
+    pixel_weight: float = 1.0
+    val_fraction: float = 0.05
+    holdout_csv: str = HOLDOUT_CSV
+    seed: int = 0
+    threads: int = 0  # 0: all cores
+    bf16: bool = True  # bfloat16 autocast for the convolutions (AMX/AVX-512 CPUs are ~1.5x faster)
+    checkpoint_every: int = 50
+    eval_every: int = 100
+    resume: bool = True
+    width: dict = field(default_factory=lambda: {"nf": 32, "n_res": 4, "nf_mid": 16, "nf_hi": 8})
+
+
+def _identity(config: dict) -> dict:
+    """The settings a checkpoint must share with the run that resumes it."""
+    return {k: v for k, v in config.items()
+            if k not in ("resume", "threads", "checkpoint_every", "eval_every", "steps")}  # steps: may extend
+
+
+def to_tensor(batch: np.ndarray):
+    import torch
+
+    x = torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2).float().div_(255.0)
+    return x.contiguous(memory_format=torch.channels_last)
+
+
+def psnr(a, b) -> float:
+    """RGB PSNR over a batch of [0, 1] tensors (a quick validation figure; eval uses the Y channel)."""
+    mse = float(((a.float().clamp(0, 1) - b.float()) ** 2).mean())
+    return 10 * math.log10(1.0 / max(mse, 1e-12))
+
+
+def learning_rate(cfg: TrainConfig, step: int) -> float:
+    """Linear warm-up over 50 steps, then cosine down to 5% of the peak."""
+    if step < 50:
+        return cfg.lr * (step + 1) / 50
+    t = (step - 50) / max(1, cfg.steps - 50)
+    return cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(t, 1.0))))
+
+
+def train(cfg: TrainConfig, progress: bool = True, command: str = "") -> dict:
+    """Train, checkpointing to OUT.ckpt every `checkpoint_every` steps (resumed from if present),
+    and write the final weights with how they were made to `out`."""
+    import torch
+    from torch.nn import functional as F
+
+    from nounlens.models.sr import SRNet, save_weights
+    from nounlens.trainer.losses import FeatureLoss
+
+    torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
+    torch.manual_seed(cfg.seed)
+    out = Path(cfg.out).expanduser()
+    ckpt_path = out.with_name(out.name + ".ckpt")
+    photos = list_photos(cfg.data)
+    held = holdout_paths(cfg.data, cfg.holdout_csv)
+    train_paths, val_paths = split(photos, held, cfg.val_fraction, cfg.seed)
+    tqdm.write(f"{len(photos)} photos: {len(train_paths)} train, {len(val_paths)} validation, "
+               f"{len(set(held) & set(photos))} held out ({cfg.holdout_csv})")
+    train_pairs = load_pairs(train_paths, cfg.crop, progress, "train pairs")
+    val_pairs = load_pairs(val_paths, cfg.crop, progress, "val pairs")
+    if not train_pairs:
+        raise NounlensError(f"no photo gives a {cfg.crop}-px thumbnail crop: nothing to train on")
+    vx, vy = centre_crops(val_pairs, cfg.crop) if val_pairs else (None, None)
+
+    net = SRNet(**cfg.width).to(memory_format=torch.channels_last)
+    loss_fn = FeatureLoss(cfg.feature_weight, cfg.pixel_weight).to(memory_format=torch.channels_last)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    rng = np.random.default_rng(cfg.seed)
+    state = {"step": 0, "seconds": 0.0, "history": []}
+    if cfg.resume and ckpt_path.exists():
+        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        if _identity(ckpt["config"]) != _identity(asdict(cfg)):
+            raise NounlensError(f"{ckpt_path} was made with other settings; delete it or use --no-resume")
+        net.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["opt"])
+        rng.bit_generator.state = ckpt["rng"]
+        torch.set_rng_state(ckpt["torch_rng"])
+        state = ckpt["state"]
+        tqdm.write(f"resumed from {ckpt_path} at step {state['step']}")
+
+    def checkpoint() -> None:
+        tmp = ckpt_path.with_name(ckpt_path.name + f".tmp{os.getpid()}")
+        torch.save({"config": asdict(cfg), "model": net.state_dict(), "opt": opt.state_dict(),
+                    "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(), "state": state}, tmp)
+        tmp.replace(ckpt_path)
+
+    def validate() -> dict:
+        net.eval()
+        with torch.inference_mode():
+            x, y = to_tensor(vx), to_tensor(vy)
+            sr = torch.cat([net(x[i:i + 64]) for i in range(0, len(x), 64)])
+            bic = F.interpolate(x, scale_factor=4, mode="bicubic", align_corners=False)
+            row = {"step": state["step"], "val_psnr": round(psnr(sr, y), 3), "bicubic_psnr": round(psnr(bic, y), 3),
+                   "val_loss": round(float(loss_fn(sr, y)), 5)}
+        net.train()
+        return row
+
+    net.train()
+    bar = tqdm(total=cfg.steps, initial=state["step"], desc="train sr", unit="step", disable=not progress)
+    start = time.perf_counter() - state["seconds"]
+    while state["step"] < cfg.steps:
+        for g in opt.param_groups:
+            g["lr"] = learning_rate(cfg, state["step"])
+        x, y = (to_tensor(a) for a in random_crops(train_pairs, rng, cfg.batch_size, cfg.crop))
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
+            parts = loss_fn.parts(net(x), y)
+            loss = cfg.feature_weight * parts["feature"] + cfg.pixel_weight * parts["pixel"]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        state["step"] += 1
+        state["seconds"] = time.perf_counter() - start
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss.item():.4f}", feat=f"{parts['feature'].item():.4f}",
+                        pix=f"{parts['pixel'].item():.4f}", refresh=False)
+        if vx is not None and (state["step"] % cfg.eval_every == 0 or state["step"] == cfg.steps):
+            row = validate()
+            state["history"].append(row)
+            tqdm.write(f"step {row['step']}: validation PSNR {row['val_psnr']:.2f} dB "
+                       f"(bicubic {row['bicubic_psnr']:.2f}), loss {row['val_loss']:.4f}")
+        if state["step"] % cfg.checkpoint_every == 0 or state["step"] == cfg.steps:
+            checkpoint()
+    bar.close()
+    trained = {"command": command, "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+               "data": [str(Path(d).expanduser()) for d in cfg.data], "train_photos": len(train_pairs),
+               "val_photos": len(val_pairs), "held_out": len(set(held) & set(photos)), "steps": state["step"],
+               "minutes": round(state["seconds"] / 60, 1), "threads": torch.get_num_threads(),
+               "config": {k: v for k, v in asdict(cfg).items() if k not in ("data", "out", "resume")},
+               "history": state["history"]}
+    save_weights(net, out, trained)
+    return trained

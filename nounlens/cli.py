@@ -88,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--loss", choices=["hinge", "cosine"], default="hinge",
                    help="hinge rank loss (Frome et al.) or cosine (fast.ai)")
     t.add_argument("--margin", type=float, default=0.1, help="hinge margin (default 0.1)")
+    t.add_argument("--unit", action="store_true", help="hinge on unit-length outputs (the paper: raw outputs)")
+    t.add_argument("--init", choices=["random", "classifier"], default="random",
+                   help="classifier: start the linear head at the logit-weighted mix of ImageNet class vectors")
     t.add_argument("--soft", type=float, default=0.0,
                    help="weight of the backbone-softmax soft target on labelled photos, 0..1 (default 0)")
     t.add_argument("--soft-top", type=int, default=10, help="softmax classes in a soft target (default 10)")
@@ -314,7 +317,8 @@ def cmd_train_devise(args) -> int:
 
     cfg = DeviseConfig(head=args.head, hidden=args.hidden, dropout=args.dropout, loss=args.loss, margin=args.margin,
                        soft=args.soft, soft_top=args.soft_top, temperature=args.temperature, epochs=args.epochs,
-                       batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay, seed=args.seed)
+                       batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay, seed=args.seed,
+                       unit=args.unit, init=args.init)
     command = "nounlens " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("nounlens") else ""
     result = train_head(args.data, args.out, args.encoder, cfg, args.split, args.unlabelled, args.views,
                         resume=not args.no_resume, progress=not args.json, command=command)

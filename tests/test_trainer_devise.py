@@ -169,3 +169,20 @@ def test_devise_head_is_named_in_the_manifest_and_checked(tmp_path):
         check_models(SimpleNamespace(path=tmp_path), recorded, conse)
     with pytest.raises(NounlensError, match="unknown image embedding"):
         ModelStack(head="clip")
+
+
+def test_classifier_init_starts_at_the_logit_weighted_class_mix():
+    from nounlens.models.text import unit_rows
+    from nounlens.trainer.devise import TrainingSet, classifier_init
+
+    rng = np.random.default_rng(1)
+    feats = rng.gamma(2.0, size=(64, 12)).astype(np.float32)
+    w_fc, b_fc = rng.normal(size=(12, 7)).astype(np.float32), rng.normal(size=7).astype(np.float32)
+    classes = unit_rows(rng.normal(size=(7, 4)))
+    data = TrainingSet(feats, np.arange(64), np.zeros((64, 1), dtype=np.int64), np.ones((64, 1), np.float32),
+                       classes, (w_fc, b_fc))
+    mean, std = feats.mean(0), feats.std(0) + 1e-3
+    model = build_head("linear", 12, 4, mean, std).eval()
+    classifier_init(model, data, mean, std)
+    head = Head(head_arrays(model), {})
+    np.testing.assert_allclose(head(feats), unit_rows((feats @ w_fc + b_fc) @ classes), atol=1e-5)

@@ -44,12 +44,18 @@ class DeviseConfig:
     weight_decay: float = 1e-4
     val_fraction: float = 0.05
     seed: int = 0
+    init: str = "random"  # "classifier": start the linear head at the logit-weighted mix of class vectors
+    unit: bool = False  # hinge on unit-length predictions (the paper's hinge uses the raw M v)
 
     def __post_init__(self):
         if self.loss not in LOSSES:
             raise NounlensError(f"unknown loss {self.loss!r}; choose one of {', '.join(LOSSES)}")
         if not 0.0 <= self.soft <= 1.0:
             raise NounlensError(f"--soft must be between 0 and 1, not {self.soft}")
+        if self.init not in ("random", "classifier"):
+            raise NounlensError(f"unknown init {self.init!r}; choose random or classifier")
+        if self.init == "classifier" and self.head != "linear":
+            raise NounlensError("--init classifier needs the linear head")
 
 
 @dataclass
@@ -61,6 +67,7 @@ class TrainingSet:
     target_idx: np.ndarray  # (M, K) label-set indices
     target_w: np.ndarray  # (M, K) weights, rows sum to 1
     label_vectors: np.ndarray  # (L, d) unit vectors of the label set, ImageNet-1k classes first
+    classifier: tuple[np.ndarray, np.ndarray] | None = None  # the backbone's fc: (1280, 1000) weight, (1000,) bias
 
 
 def sparse_targets(labels: np.ndarray, probs_top: np.ndarray, probs_w: np.ndarray, soft: float
@@ -103,6 +110,10 @@ def cosine_loss(pred, label_vectors, idx, w):
 
 def compute_loss(cfg: DeviseConfig, pred, label_vectors, idx, w):
     if cfg.loss == "hinge":
+        if cfg.unit:
+            import torch.nn.functional as F
+
+            pred = F.normalize(pred, dim=1)
         return hinge_rank_loss(pred, label_vectors, idx, w, cfg.margin)
     return cosine_loss(pred, label_vectors, idx, w)
 
@@ -142,6 +153,8 @@ def train_devise(data: TrainingSet, cfg: DeviseConfig, out: str | Path | None = 
     std = feats[train_rows].astype(np.float32).std(axis=0) + 1e-3
     d = data.label_vectors.shape[1]
     model = build_head(cfg.head, feats.shape[1], d, mean, std, cfg.hidden, cfg.dropout)
+    if cfg.init == "classifier":
+        classifier_init(model, data, mean, std)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     per_epoch = max(1, len(train_rows) // cfg.batch_size)
     total = per_epoch * cfg.epochs
@@ -209,6 +222,26 @@ def train_devise(data: TrainingSet, cfg: DeviseConfig, out: str | Path | None = 
         head.save(out)
         head.path = Path(out)
     return TrainResult(head, history, seconds)
+
+
+def classifier_init(model, data: TrainingSet, mean: np.ndarray, std: np.ndarray) -> None:
+    """Set the linear head to v = T' (W f + b): each class vector weighted by its logit, written in the
+    head's standardised inputs, scaled so that outputs have unit norm on average. A start that already
+    knows all 1,000 classes, where a random start knows only the labels in the training photos."""
+    import torch
+
+    if data.classifier is None:
+        raise NounlensError("--init classifier needs the backbone's classifier weights")
+    w_fc, b_fc = data.classifier  # (1280, 1000), (1000,)
+    classes = data.label_vectors[: w_fc.shape[1]]  # (1000, d)
+    weight = (w_fc * std[:, None]) @ classes  # (1280, d), acting on standardised features
+    bias = (mean @ w_fc + b_fc) @ classes
+    sample = data.features[:: max(1, len(data.features) // 2048)].astype(np.float32)
+    scale = np.linalg.norm(((sample - mean) / std) @ weight + bias, axis=1).mean()
+    linear = model[-1]
+    with torch.no_grad():
+        linear.weight.copy_(torch.from_numpy((weight / scale).T.astype(np.float32)))
+        linear.bias.copy_(torch.from_numpy((bias / scale).astype(np.float32)))
 
 
 def evaluate_loss(model, data: TrainingSet, rows: np.ndarray, cfg: DeviseConfig, label_vectors) -> float:

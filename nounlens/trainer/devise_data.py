@@ -63,7 +63,10 @@ def build_training_set(items: list[Labelled], unlabelled: list[str], nouns: Noun
         w = np.zeros((len(feats), 0), dtype=np.float32)
     idx, weights = sparse_targets(row_labels, top, w, cfg.soft)
     label_vectors = np.ascontiguousarray(nouns.matrix[rows], dtype=np.float32)
-    return TrainingSet(feats, photo, idx, weights, label_vectors)
+    dim = feats.shape[1]
+    bias = backbone.logits_from_features(np.zeros((1, dim), dtype=np.float32))[0]
+    weight = backbone.logits_from_features(np.eye(dim, dtype=np.float32)) - bias  # the classifier, read back
+    return TrainingSet(feats, photo, idx, weights, label_vectors, (weight, bias))
 
 
 def collect(data: list[str], split: str | None, unlabelled: list[str]) -> tuple[list[Labelled], list[str]]:

@@ -134,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", default="docs/quality.md", help="markdown page to write; its picture goes beside it")
     e.add_argument("--encoders", nargs="+", choices=["minilm", "glove"], default=["minilm", "glove"])
     e.add_argument("--per-class", type=int, default=None, help="only the first N photos of each class (smoke runs)")
+    e.add_argument("--seen-limit", type=int, default=None, help="only N photos of each seen-class set (smoke runs)")
     e.add_argument("--json", action="store_true", help="print the measurements as JSON")
     e.add_argument("--debug", action="store_true", help="show tracebacks")
     e = evals.add_parser("sr", help="x4 thumbnail super-resolution vs nearest and bicubic on held-out photos")
@@ -339,7 +340,7 @@ def cmd_eval_quality(args) -> int:
 
     command = "nounlens " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("nounlens") else ""
     result = write_quality(args.data, args.out, tuple(args.encoders), args.per_class, progress=not args.json,
-                           command=command)
+                           command=command, seen_limit=args.seen_limit)
     lines = [f"wrote {result['markdown']} and {result['picture']}"]
     for encoder, heads in result["runs"].items():
         for head, run in heads.items():

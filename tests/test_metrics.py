@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -90,3 +93,30 @@ def test_precision_and_average_precision():
     assert metrics.average_precision(np.zeros(3, dtype=bool), np.arange(3)) == 0.0
     r = metrics.retrieval(relevant, scores, (1, 2))
     assert r == pytest.approx({"p@1": 1.0, "p@2": 0.5, "ap": (1 + 2 / 3 + 0.5) / 3})
+
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.mark.shared
+def test_eval_quality_runs_end_to_end_on_a_small_slice(tmp_path, capsys):
+    if not (SHARED / "zeroshot-caltech101" / "classes.csv").exists():
+        pytest.skip(f"needs the shared data ({SHARED})")
+    from nounlens.cli import main
+
+    out = tmp_path / "quality.md"
+    assert main(["eval", "quality", "--data", str(SHARED), "--out", str(out), "--encoders", "glove",
+                 "--per-class", "2", "--seen-limit", "40", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["photos"] == {"gallery": 182, "imagenet-sample": 40, "tiny-imagenet val": 40}
+    conse = result["runs"]["glove"]["conse"]
+    assert conse["zero_shot"]["photos"] == 90
+    assert {g: conse["text_to_photo"][g]["classes"] for g in ("strict", "hypernym", "imagenet")} == {
+        "strict": 45, "hypernym": 15, "imagenet": 31}
+    for part in (conse["text_to_photo"]["imagenet"], conse["zero_shot"]["gallery_hit"]):
+        assert all(0.0 <= v <= 1.0 for k, v in part.items() if k != "classes")
+    # seen ImageNet classes are easy for the backbone: its own top-5 must find most of them
+    assert conse["seen"]["imagenet-sample"]["softmax_hit"]["5"] > 0.7
+    text = out.read_text()
+    assert "Smoke run" in text and "| ConSE T=10 · glove |" in text
+    assert (tmp_path / "quality-zeroshot.jpg").stat().st_size > 10_000

@@ -186,3 +186,33 @@ def test_classifier_init_starts_at_the_logit_weighted_class_mix():
     classifier_init(model, data, mean, std)
     head = Head(head_arrays(model), {})
     np.testing.assert_allclose(head(feats), unit_rows((feats @ w_fc + b_fc) @ classes), atol=1e-5)
+
+
+def test_switching_heads_needs_reembed_which_uses_stored_features(tmp_path):
+    from nounlens.data.demo import write_demo_gallery
+    from nounlens.models.embed import shipped_head
+    from nounlens.search.engine import Engine
+
+    if not shipped_head("minilm").exists():
+        pytest.skip("no shipped minilm head")
+    gallery = write_demo_gallery(tmp_path / "gallery")
+    photos = sorted(gallery.iterdir())[:3]
+    cat = tmp_path / "cat"
+    engine = Engine.open(cat, create=True)
+    engine.index(photos, workers=0, progress=False)
+    assert engine.catalogue.manifest["models"]["embed"]["head"] == "conse"
+    _, before = engine.catalogue.vectors()
+    engine.catalogue.close()
+    with pytest.raises(NounlensError, match="--reembed --encoder minilm --head devise"):
+        Engine.open(cat, head="devise")
+    engine = Engine.open(cat, create=True, head="devise")
+    for p in photos:  # a re-projection must not read a photo
+        p.unlink()
+    assert engine.reembed() == 3
+    _, after = engine.catalogue.vectors()
+    engine.catalogue.close()
+    assert after.shape == before.shape and not np.allclose(after, before)
+    reopened = Engine.open(cat)  # the manifest now names the DeViSE head
+    assert reopened.models.head == "devise"
+    assert reopened.catalogue.manifest["models"]["embed"]["name"] == "devise:devise-minilm"
+    assert len(reopened.search("cat", k=3)) == 3

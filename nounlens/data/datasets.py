@@ -46,13 +46,13 @@ def _from_csv(root: Path, split: str | None) -> list[Labelled]:
         if rows and "split" not in rows[0]:
             raise NounlensError(f"{root / 'labels.csv'} has no split column; drop the split ({split!r})")
         rows = [r for r in rows if r["split"] == split]
-    return [Labelled(str((root / r["path"]).absolute()), r["wnid"].strip()) for r in rows]
+    return [Labelled(os.path.abspath(root / r["path"]), r["wnid"].strip()) for r in rows]
 
 
 def _from_class_folders(root: Path) -> list[Labelled]:
     out = []
     for d in sorted(p for p in root.iterdir() if p.is_dir() and WNID.match(p.name)):
-        out += [Labelled(str(p.absolute()), d.name) for p in _images_under(d)]
+        out += [Labelled(os.path.abspath(p), d.name) for p in _images_under(d)]
     return out
 
 
@@ -61,7 +61,7 @@ def _from_names(root: Path) -> list[Labelled]:
     for p in _images_under(root):
         m = WNID_PREFIX.match(p.name)
         if m:
-            out.append(Labelled(str(p.absolute()), m.group(1)))
+            out.append(Labelled(os.path.abspath(p), m.group(1)))
     return out
 
 

@@ -45,12 +45,15 @@ def build_training_set(items: list[Labelled], unlabelled: list[str], nouns: Noun
                        views: int = 1, progress: bool = True) -> TrainingSet:
     """Features of every view of every photo (cached), targets from labels and/or the softmax."""
     rows, labels = label_set(items, nouns)
-    paths = [it.path for it in items] + list(unlabelled)
     labels = np.concatenate([labels, -np.ones(len(unlabelled), dtype=np.int64)])
-    fs = extract_features(paths, backbone, views=views, seed=cfg.seed, progress=progress, desc="training features")
-    ok = np.flatnonzero(fs.ok)
-    feats = fs.features[:, ok].reshape(-1, fs.features.shape[-1])  # view-major
-    photo = np.tile(ok, fs.views)
+    # two caches, so that adding unlabelled photos does not recompute the labelled ones
+    parts = [extract_features(paths, backbone, views=views, seed=cfg.seed, progress=progress, desc=desc)
+             for paths, desc in (([it.path for it in items], "labelled photos"), (list(unlabelled), "unlabelled"))
+             if paths]
+    all_feats = np.concatenate([fs.features for fs in parts], axis=1)  # (views, photos, 1280)
+    ok = np.flatnonzero(np.concatenate([fs.ok for fs in parts]))
+    feats = all_feats[:, ok].reshape(-1, all_feats.shape[-1])  # view-major
+    photo = np.tile(ok, views)
     row_labels = labels[photo]
     if cfg.soft > 0 or (row_labels < 0).any():
         top = np.zeros((len(feats), cfg.soft_top), dtype=np.int64)

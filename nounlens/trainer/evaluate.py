@@ -91,7 +91,8 @@ def load_gallery(root: Path, wordnet: WordNet, backbone, per_class: int | None =
     return Gallery(photos, rows, classes, fs.center())
 
 
-def load_seen(root: Path, backbone, per_class: int | None = None, progress: bool = True) -> list[SeenSet]:
+def load_seen(root: Path, backbone, per_class: int | None = None, progress: bool = True,
+              limit: int | None = None) -> list[SeenSet]:
     index = {w: i for i, w in enumerate(imagenet_wnids())}
     sets = []
     for name, folder, split in (("imagenet-sample", root / "imagenet-sample", None),
@@ -99,18 +100,22 @@ def load_seen(root: Path, backbone, per_class: int | None = None, progress: bool
         if not folder.is_dir():
             continue
         photos = _limit(load_labelled(folder, split), per_class)
+        if limit is not None and len(photos) > limit:  # evenly spaced, so the slice spans the classes
+            photos = [photos[i] for i in np.linspace(0, len(photos) - 1, limit).round().astype(int)]
         fs = extract_features([p.path for p in photos], backbone, progress=progress, desc=name)
         sets.append(SeenSet(name, photos, np.array([index[p.wnid] for p in photos]), fs.center()))
     return sets
 
 
-def load_eval_data(root: str | Path, backbone, per_class: int | None = None, progress: bool = True) -> EvalData:
+def load_eval_data(root: str | Path, backbone, per_class: int | None = None, progress: bool = True,
+                   seen_limit: int | None = None) -> EvalData:
+    """Everything the evaluation measures on; `per_class` and `seen_limit` cut a small slice (CI)."""
     root = Path(root).expanduser()
     if not root.is_dir():
         raise NounlensError(f"no evaluation data at {root}: pass --data PATH (the shared/data folder)")
     wordnet = load_wordnet()
     gallery = load_gallery(root, wordnet, backbone, per_class, progress)
-    return EvalData(gallery, load_seen(root, backbone, per_class, progress))
+    return EvalData(gallery, load_seen(root, backbone, per_class, progress, seen_limit))
 
 
 # ---- the three parts ----------------------------------------------------------------------------

@@ -93,7 +93,7 @@ def extract_features(paths: Sequence[str], backbone=None, views: int = 1, seed: 
     from nounlens.models.backbone import Backbone
 
     backbone = backbone or Backbone()
-    paths = [str(p) for p in paths]
+    paths = [os.path.abspath(p) for p in paths]  # one cache entry however a folder was named
     missing = [p for p in paths if not os.path.exists(p)]
     if missing:
         from nounlens.settings import NounlensError

@@ -107,8 +107,9 @@ def markdown(result: dict, picture: str | None = None, notes: list[str] = ()) ->
              "stores them). Text encoders: minilm (all-MiniLM-L6-v2 on \"lemma: gloss\") and glove (GloVe 6B "
              "50-d on the first lemma). Photo counts: " + ", ".join(f"{k} {v:,}" for k, v in photos.items()) + ".",
              ""]
-    if result.get("per_class"):
-        lines += [f"**Smoke run: only {result['per_class']} photos per class; not the published figures.**", ""]
+    if result.get("per_class") or result.get("seen_limit"):
+        lines += [f"**Smoke run (per class {result.get('per_class')}, seen-set limit {result.get('seen_limit')}): "
+                  "not the published figures.**", ""]
     lines += ["## 1. Seen classes: flat hit@k (%) over the 1,000 ImageNet-1k labels", ""]
     lines += seen_table(result)
     lines += ["", "The published figure is for a different setting (AlexNet-class CNN, 500-d skip-gram vectors, the "
@@ -172,7 +173,8 @@ def top_photos_picture(gallery: Gallery, embed: Embed, nouns, wordnet, out: str 
 
 
 def write_quality(root: str | Path, out: str | Path | None = "docs/quality.md", encoders=("minilm", "glove"),
-                  per_class: int | None = None, progress: bool = True, command: str = "") -> dict:
+                  per_class: int | None = None, progress: bool = True, command: str = "",
+                  seen_limit: int | None = None) -> dict:
     """Run the evaluation; write the markdown page and, beside it, the picture (default head, minilm)."""
     from nounlens.data.wordnet import load_wordnet
     from nounlens.models.backbone import Backbone
@@ -181,9 +183,9 @@ def write_quality(root: str | Path, out: str | Path | None = "docs/quality.md", 
     from nounlens.trainer.evaluate import embedders, load_eval_data, run_quality
 
     backbone = Backbone()
-    data = load_eval_data(root, backbone, per_class, progress)
+    data = load_eval_data(root, backbone, per_class, progress, seen_limit)
     result = run_quality(root, encoders, per_class=per_class, progress=progress, data=data, backbone=backbone)
-    result["command"] = command
+    result["command"], result["seen_limit"] = command, seen_limit
     if out:
         out = Path(out)
         picture = out.with_name(out.stem + "-zeroshot.jpg")

@@ -66,15 +66,20 @@ def open_rgb(source: str | Path | bytes, min_side: int = MODEL_SIZE) -> Image.Im
             img = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
             if getattr(img, "n_frames", 1) > 1:
                 img.seek(0)  # animated GIF/PNG/WebP: the first frame
+            w, h = img.size
+            if img.getexif().get(0x0112) in (5, 6, 7, 8):  # EXIF orientations that turn the photo 90 degrees
+                w, h = h, w
+            original = (w, h)
             if img.format == "JPEG" and img.mode in ("RGB", "L", "CMYK"):
                 # draft() scales by powers of two but never below the requested size
-                w, h = img.size
                 scale = min_side / min(w, h)
                 if scale < 0.5:
                     img.draft("RGB" if img.mode != "CMYK" else None, (int(w * scale) + 1, int(h * scale) + 1))
             img = ImageOps.exif_transpose(img)
             img.load()
-            return _flatten(img)
+            img = _flatten(img)
+            img.info["original_size"] = original  # before draft mode shrank it
+            return img
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         raise ImageError(f"over the decompression-bomb limit ({Image.MAX_IMAGE_PIXELS} pixels): {e}") from None
     except UnidentifiedImageError:
@@ -113,7 +118,8 @@ def make_thumbnail(img: Image.Image, side: int = THUMB_SIDE, quality: int = THUM
 
 def decode(source: str | Path | bytes, size: int = MODEL_SIZE) -> Decoded:
     img = open_rgb(source, min_side=size)
-    return Decoded(model_pixels(img, size), make_thumbnail(img), img.width, img.height)
+    width, height = img.info.get("original_size", img.size)
+    return Decoded(model_pixels(img, size), make_thumbnail(img), width, height)
 
 
 def read_and_decode(path: str, size: int = MODEL_SIZE) -> tuple[str, Decoded]:

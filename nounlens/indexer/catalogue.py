@@ -22,6 +22,7 @@ from nounlens.settings import NounlensError
 FORMAT_VERSION = 1
 MAP_SIZE = 1 << 40  # address space only; the file grows as it fills
 DBS = ("records", "paths", "features", "vectors", "thumbs", "meta")
+_OPEN: dict[Path, list] = {}  # path -> [environment, users] for this process
 
 
 @dataclass
@@ -80,6 +81,13 @@ class Catalogue:
         fmt = read_json(manifest).get("format")
         if fmt != FORMAT_VERSION:
             raise NounlensError(f"{path}: catalogue format {fmt}, this nounlens reads format {FORMAT_VERSION}")
+        shared = _OPEN.get(path)
+        if shared and (readonly or not shared[0].flags()["readonly"]):
+            # LMDB allows one environment per file per process: share it (a writable one serves readers too)
+            shared[1] += 1
+            return cls(path, shared[0], readonly)
+        if shared:
+            raise NounlensError(f"catalogue {path} is already open read-only in this process; open it writable first")
         try:
             env = lmdb.open(str(path / "db"), map_size=MAP_SIZE, max_dbs=len(DBS) + 1, readonly=readonly,
                             lock=True, readahead=False, meminit=False)
@@ -90,9 +98,16 @@ class Catalogue:
                 if txn.get(b"meta") is None:  # a writer never created the named databases yet
                     env.close()
                     return cls.open(path, create=False, readonly=False)
+        _OPEN[path] = [env, 1]
         return cls(path, env, readonly)
 
     def close(self) -> None:
+        shared = _OPEN.get(self.path)
+        if shared and shared[0] is self.env:
+            shared[1] -= 1
+            if shared[1] > 0:
+                return
+            del _OPEN[self.path]
         self.env.close()
 
     # ---- manifest ------------------------------------------------------------------------------

@@ -1,0 +1,115 @@
+"""Decoding that a real photo collection survives; built on scikit-image's real photos."""
+
+import io
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from nounlens.data.demo import skimage_data_dir
+from nounlens.data.images import MODEL_SIZE, THUMB_SIDE, ImageError, decode, read_and_decode
+
+
+def chelsea() -> Image.Image:
+    return Image.open(skimage_data_dir() / "chelsea.png").convert("RGB")
+
+
+def encoded(img: Image.Image, fmt: str, **kw) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+def fake_png(width: int, height: int) -> bytes:
+    """A PNG header claiming a huge size: Pillow must refuse it before decoding anything."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 16)) + chunk(b"IEND", b"")
+
+
+def check(d, width, height):
+    assert d.pixels.shape == (MODEL_SIZE, MODEL_SIZE, 3) and d.pixels.dtype == np.uint8
+    assert (d.width, d.height) == (width, height)
+    thumb = Image.open(io.BytesIO(d.thumb))
+    assert thumb.format == "JPEG" and min(thumb.size) == THUMB_SIDE
+
+
+@pytest.mark.parametrize("mode", ["L", "LA", "P", "RGBA", "CMYK", "I;16", "1"])
+def test_modes_become_rgb(mode):
+    img = chelsea()
+    if mode == "I;16":
+        img = Image.fromarray(np.asarray(img.convert("L"), dtype=np.uint16) * 257)
+        assert img.mode.startswith("I;16")
+        data = encoded(img, "PNG")
+    elif mode == "CMYK":
+        data = encoded(img.convert("CMYK"), "JPEG")
+    else:
+        data = encoded(img.convert(mode), "PNG" if mode != "P" else "GIF")
+    d = decode(data)
+    check(d, 451, 300)
+    if mode == "I;16":  # 16-bit scaled down, not clipped to white
+        assert 40 < d.pixels.mean() < 200
+
+
+def test_transparent_pixels_go_white():
+    img = Image.new("RGBA", (300, 300), (255, 0, 0, 0))
+    d = decode(encoded(img, "PNG"))
+    assert d.pixels.min() == 255
+
+
+def test_exif_orientation_turns_the_photo():
+    img = chelsea()  # landscape 451x300
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 CW on display
+    d = decode(encoded(img, "JPEG", exif=exif))
+    check(d, 300, 451)
+
+
+def test_animated_gif_uses_first_frame():
+    frames = [chelsea(), Image.new("RGB", (451, 300), (0, 0, 255))]
+    data = encoded(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100)
+    d = decode(data)
+    check(d, 451, 300)
+    assert d.pixels[..., 2].mean() < 200  # not the all-blue second frame
+
+
+def test_big_jpeg_decodes_in_draft_mode_to_the_same_crop():
+    img = chelsea().resize((451 * 8, 300 * 8), Image.Resampling.BICUBIC)
+    d = decode(encoded(img, "JPEG", quality=90))
+    check(d, 451 * 8, 300 * 8)
+    small = decode(encoded(chelsea(), "JPEG", quality=90))
+    assert np.abs(d.pixels.astype(int) - small.pixels.astype(int)).mean() < 12
+
+
+@pytest.mark.parametrize("data, why", [
+    (b"", "not an image"),
+    (b"this is a text file, not a photo\n" * 10, "not an image"),
+    (fake_png(30000, 30000), "decompression-bomb"),
+    (fake_png(10000, 10000), "decompression-bomb"),  # Pillow only warns between 1x and 2x the limit
+])
+def test_bad_bytes_raise_one_line_errors(data, why):
+    with pytest.raises(ImageError, match=why) as e:
+        decode(data)
+    assert "\n" not in str(e.value)
+
+
+def test_truncated_jpeg_is_an_error():
+    data = encoded(chelsea(), "JPEG")
+    with pytest.raises(ImageError):
+        decode(data[: len(data) // 2])
+
+
+def test_read_and_decode_hashes_bytes(tmp_path):
+    p = tmp_path / "c.jpg"
+    p.write_bytes(encoded(chelsea(), "JPEG"))
+    h1, _ = read_and_decode(str(p))
+    h2, _ = read_and_decode(str(p))
+    assert h1 == h2 and len(h1) == 32
+    with pytest.raises(ImageError, match="vanished"):
+        read_and_decode(str(tmp_path / "gone.jpg"))
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    with pytest.raises(ImageError, match="empty"):
+        read_and_decode(str(tmp_path / "empty.jpg"))

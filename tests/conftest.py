@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import struct
+import zlib
 from pathlib import Path
 
 import pytest
@@ -49,3 +51,11 @@ def copy_photos(names: list[str], target: Path) -> list[Path]:
         shutil.copyfile(skimage_data_dir() / name, target / name)
         out.append(target / name)
     return out
+
+
+def fake_png(width: int, height: int) -> bytes:
+    """A PNG header claiming a huge size: Pillow must refuse it before decoding anything."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 16)) + chunk(b"IEND", b"")

@@ -1,11 +1,10 @@
 """Decoding that a real photo collection survives; built on scikit-image's real photos."""
 
 import io
-import struct
-import zlib
 
 import numpy as np
 import pytest
+from conftest import fake_png
 from PIL import Image
 
 from nounlens.data.demo import skimage_data_dir
@@ -22,12 +21,6 @@ def encoded(img: Image.Image, fmt: str, **kw) -> bytes:
     return buf.getvalue()
 
 
-def fake_png(width: int, height: int) -> bytes:
-    """A PNG header claiming a huge size: Pillow must refuse it before decoding anything."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 16)) + chunk(b"IEND", b"")
 
 
 def check(d, width, height):

@@ -7,6 +7,7 @@ later process loads it in a fraction of a second instead of walking 82k synsets 
 from __future__ import annotations
 
 import functools
+import gc
 import json
 import pickle
 import shutil
@@ -20,7 +21,7 @@ from nounlens.settings import NounlensError, cache_dir
 
 DEBIAN_WORDNET = Path("/usr/share/wordnet")
 N_NOUNS = 82115
-TABLE_VERSION = 5
+TABLE_VERSION = 6
 
 # nltk needs the lexicographer-file table that Debian's wordnet-base lacks (see ARCHITECTURE.md).
 LEXNAMES = """adj.all adj.pert adv.all noun.Tops noun.act noun.animal noun.artifact noun.attribute
@@ -113,7 +114,9 @@ class WordNet:
         self.instance: list[bool] = table["instance"]  # named entities: people, places, ...
         self.counts: dict[str, list[int]] = table["counts"]  # SemCor tag counts, aligned with senses
         self.row_of: dict[str, int] = {w: i for i, w in enumerate(self.wnids)}
-        self.depth = self._depths()
+        self.depth: np.ndarray = table.get("depth")
+        if self.depth is None:
+            self.depth = self._depths()
 
     def __len__(self) -> int:
         return len(self.wnids)
@@ -254,12 +257,17 @@ def load_wordnet() -> WordNet:
     path = cache_dir() / "wordnet-nouns.pkl"
     table = None
     if path.exists():
-        with open(path, "rb") as f:
-            table = pickle.load(f)
+        gc.disable()  # half a million small objects: the collector would double the load time
+        try:
+            with open(path, "rb") as f:
+                table = pickle.load(f)
+        finally:
+            gc.enable()
         if table.get("version") != TABLE_VERSION:
             table = None
     if table is None:
         table = _build_table()
+        table["depth"] = WordNet(table).depth  # computed once here, not at every start
         tmp = path.with_suffix(".tmp")
         with open(tmp, "wb") as f:
             pickle.dump(table, f, protocol=pickle.HIGHEST_PROTOCOL)

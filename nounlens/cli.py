@@ -263,7 +263,8 @@ def cmd_info(args) -> int:
     pil = info["image_library"]
     lines = [f"nounlens {__version__}  python {info['python']}  {info['machine']}  {info['cpus']} cpus",
              f"image library: {pil['pil']} {pil['version']}"
-             f"{'' if pil['avx2'] is None else ' (AVX2 build)' if pil['avx2'] else ' (SSE4 build)'}",
+             + {None: " (stock: no SIMD resize)" if pil["pil"] == "Pillow" else " (build flags unknown)",
+                True: " (SIMD, AVX2 build)", False: " (SIMD, SSE4 build)"}[pil["avx2"]],
              f"torch {info['torch']}  onnxruntime {info['onnxruntime']}  faiss {info['faiss']}  "
              f"lmdb {info['lmdb']}  numpy {info['numpy']}"]
     cat = info["catalogue"]

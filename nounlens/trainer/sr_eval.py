@@ -8,6 +8,7 @@ over positions and summed over taps. Thumbnails are made by the indexer's own co
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from pathlib import Path
@@ -93,6 +94,7 @@ def page_seconds(net, thumbs: list[np.ndarray], threads: int = 2, repeats: int =
 
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
+    load = os.getloadavg()[0]  # a busy shared machine shows here, not hidden in the figure
     try:
         upscale(net, thumbs)  # warm-up: allocator, oneDNN kernels
         times = []
@@ -103,7 +105,7 @@ def page_seconds(net, thumbs: list[np.ndarray], threads: int = 2, repeats: int =
     finally:
         torch.set_num_threads(before)
     return {"thumbnails": len(thumbs), "threads": threads, "median_s": round(statistics.median(times), 3),
-            "best_s": round(min(times), 3), "shapes": sorted({f"{t.shape[1]}x{t.shape[0]}" for t in thumbs})}
+            "best_s": round(min(times), 3), "load_1min": round(load, 2), "shapes": sorted({f"{t.shape[1]}x{t.shape[0]}" for t in thumbs})}
 
 
 def side_by_side(pairs: list[Pair], outputs: dict[str, list[np.ndarray]], path: Path, crop: int = 48) -> Path:

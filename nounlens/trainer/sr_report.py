@@ -4,6 +4,7 @@ were trained, written from one `nounlens eval sr` run."""
 from __future__ import annotations
 
 import json
+import os
 import platform
 from pathlib import Path
 
@@ -55,7 +56,9 @@ Gaussian window (sigma 1.5). The perceptual distance uses a network the loss nev
 features unit-normalised along channels, squared differences averaged over positions, summed over
 the three taps (LPIPS without learned weights). Page time: {page['thumbnails']} held-out thumbnails of
 mixed shapes, upscaled by `models.sr.upscale` (one batch per shape) on {page['threads']} torch threads,
-median of 5 after a warm-up, on {platform.processor() or platform.machine()} shared with other jobs.
+median of 5 after a warm-up, on {platform.machine()} with {os.cpu_count()} cores shared with other jobs
+(1-minute load average {page.get('load_1min', '?')} when it was measured: above {os.cpu_count()} the page
+competes for the cores; `benchmarks/sr_page.py` repeats the timing with the load beside each round).
 
 ![nearest | bicubic | SR | original]({picture_name})
 
@@ -87,6 +90,8 @@ term keeps colours and PSNR honest, the feature term keeps edges sharp.
 ```
 {tr.get('command') or '(command not recorded)'}
 ```
+
+{tr.get('note', '')}
 
 - data: {', '.join(tr.get('data', []))}; {tr.get('train_photos')} training photos, {tr.get('val_photos')} for
   validation, {tr.get('held_out')} held out (`highres_512.csv`). Each photo gives one pair, decoded once and

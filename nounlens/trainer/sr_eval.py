@@ -105,7 +105,8 @@ def page_seconds(net, thumbs: list[np.ndarray], threads: int = 2, repeats: int =
     finally:
         torch.set_num_threads(before)
     return {"thumbnails": len(thumbs), "threads": threads, "median_s": round(statistics.median(times), 3),
-            "best_s": round(min(times), 3), "load_1min": round(load, 2), "shapes": sorted({f"{t.shape[1]}x{t.shape[0]}" for t in thumbs})}
+            "best_s": round(min(times), 3), "load_1min": round(load, 2),
+            "shapes": sorted({f"{t.shape[1]}x{t.shape[0]}" for t in thumbs})}
 
 
 def side_by_side(pairs: list[Pair], outputs: dict[str, list[np.ndarray]], path: Path, crop: int = 48) -> Path:

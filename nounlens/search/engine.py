@@ -63,7 +63,11 @@ class Engine:
             models = ModelStack(recorded["backbone"]["name"], want_base, vectors=vectors, head=want_head,
                                 runtime=runtime)
             if not create:
-                check_models(cat, recorded, models)
+                try:
+                    check_models(cat, recorded, models)
+                except NounlensError:
+                    cat.close()  # or the failed open would hold the catalogue open for this process
+                    raise
         else:
             models = ModelStack(text=encoder or "minilm", vectors=vectors, head=head or DEFAULT_HEAD, runtime=runtime)
         return cls(cat, models)

@@ -27,8 +27,8 @@ def main() -> None:
     for _ in range(args.rounds):
         load = os.getloadavg()[0]
         row = page_seconds(net, thumbs, threads=args.threads)
-        print(json.dumps({"load_1min": round(load, 2), **{k: row[k] for k in ("thumbnails", "threads", "median_s",
-                                                                                "best_s")}}), flush=True)
+        keep = ("thumbnails", "threads", "median_s", "best_s", "cpu_s_per_thread")
+        print(json.dumps({"load_1min": round(load, 2), **{k: row[k] for k in keep}}), flush=True)
 
 
 if __name__ == "__main__":

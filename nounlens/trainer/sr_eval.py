@@ -97,15 +97,18 @@ def page_seconds(net, thumbs: list[np.ndarray], threads: int = 2, repeats: int =
     load = os.getloadavg()[0]  # a busy shared machine shows here, not hidden in the figure
     try:
         upscale(net, thumbs)  # warm-up: allocator, oneDNN kernels
-        times = []
+        times, cpu = [], []
         for _ in range(repeats):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             upscale(net, thumbs)
             times.append(time.perf_counter() - t)
+            cpu.append(time.process_time() - c)
     finally:
         torch.set_num_threads(before)
     return {"thumbnails": len(thumbs), "threads": threads, "median_s": round(statistics.median(times), 3),
             "best_s": round(min(times), 3), "load_1min": round(load, 2),
+            # CPU seconds over the threads: the wall time on idle cores, if the threads scale
+            "cpu_s_per_thread": round(statistics.median(cpu) / threads, 3),
             "shapes": sorted({f"{t.shape[1]}x{t.shape[0]}" for t in thumbs})}
 
 

@@ -47,7 +47,8 @@ JPEG quality 85); the reference is the photo resized (Lanczos) to exactly 4x the
 | perceptual distance >= {100 * TARGETS['perceptual_drop']:.0f}% below bicubic | \
 {100 * r['perceptual_drop']:.1f}% lower | {_yes(r['targets']['perceptual'])} |
 | 20-thumbnail page < {TARGETS['page_seconds']:.0f} s on 2 CPU threads | median {page['median_s']:.2f} s \
-(best {page['best_s']:.2f} s; {len(page['shapes'])} thumbnail shapes) | {_yes(r['targets']['page'])} |
+(best {page['best_s']:.2f} s; {page.get('cpu_s_per_thread', '?')} CPU s per thread; load average \
+{page.get('load_1min', '?')} on {os.cpu_count()} cores) | {_yes(r['targets']['page'])} |
 
 "Bicubic" is judged against the better of Pillow's (a = -0.5) and torch's (a = -0.75) bicubic.
 PSNR and SSIM are on the BT.601 Y channel with a 4-pixel border cropped; SSIM uses Wang et al.'s

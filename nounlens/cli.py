@@ -190,7 +190,7 @@ def cmd_index(args) -> int:
     engine = _engine(args, create=True)
     if args.reembed:
         n = engine.reembed()
-        print(f"re-projected {n} photos with {engine.models.text.name}", file=sys.stderr)
+        print(f"re-projected {n} photos with {engine.models.text.name} and {engine.models.embed_name}", file=sys.stderr)
     if not args.paths:
         return 0
     summary = engine.index(args.paths, workers=args.workers, batch_size=args.batch_size, progress=not args.json)

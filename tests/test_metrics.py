@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -95,7 +94,7 @@ def test_precision_and_average_precision():
     assert r == pytest.approx({"p@1": 1.0, "p@2": 0.5, "ap": (1 + 2 / 3 + 0.5) / 3})
 
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+from conftest import SHARED  # noqa: E402
 
 
 @pytest.mark.shared

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import io
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from conftest import SHARED  # noqa: E402
 from PIL import Image
 from torch import nn
 
@@ -19,7 +19,6 @@ from nounlens.search.upscale import SRFallbackWarning, Upscaler, bicubic, thumb_
 from nounlens.settings import NounlensError
 from nounlens.trainer.losses import FeatureLoss
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 PHOTOS = sorted((SHARED / "imagenet-sample").glob("n0*.JPEG"))[::97]
 
 

@@ -10,13 +10,13 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
+from conftest import SHARED  # noqa: E402
 
 from nounlens.data.datasets import load_labelled
 from nounlens.models.heads import Head, build_head, head_arrays
 from nounlens.settings import NounlensError
 from nounlens.trainer.devise import DeviseConfig, cosine_loss, hinge_rank_loss, sparse_targets, train_devise
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 TINY = SHARED / "tiny-imagenet-subset"
 LABELS = torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])
 

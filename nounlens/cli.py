@@ -176,6 +176,11 @@ def _engine(args, create: bool = False):
                        vectors=getattr(args, "vectors", None), create=create, head=getattr(args, "head", None))
 
 
+def _command_line() -> str:
+    """How this run was invoked, for the training/evaluation records (empty when called from Python)."""
+    return "nounlens " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("nounlens") else ""
+
+
 def _emit(args, data, text_lines) -> None:
     if args.json:
         print(json.dumps(data, indent=2))
@@ -321,7 +326,7 @@ def cmd_train_devise(args) -> int:
                        soft=args.soft, soft_top=args.soft_top, temperature=args.temperature, epochs=args.epochs,
                        batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay, seed=args.seed,
                        unit=args.unit, init=args.init)
-    command = "nounlens " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("nounlens") else ""
+    command = _command_line()
     result = train_head(args.data, args.out, args.encoder, cfg, args.split, args.unlabelled, args.views,
                         resume=not args.no_resume, progress=not args.json, command=command)
     meta = result.head.meta
@@ -339,7 +344,7 @@ def cmd_train(args) -> int:
 def cmd_eval_quality(args) -> int:
     from nounlens.trainer.report import write_quality
 
-    command = "nounlens " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("nounlens") else ""
+    command = _command_line()
     result = write_quality(args.data, args.out, tuple(args.encoders), args.per_class, progress=not args.json,
                            command=command, seen_limit=args.seen_limit)
     lines = [f"wrote {result['markdown']} and {result['picture']}"]
@@ -365,7 +370,7 @@ def cmd_train_sr(args) -> int:
                       holdout_csv=args.holdout, seed=args.seed,
                       threads=args.threads, bf16=not args.fp32, resume=not args.no_resume,
                       **({} if args.feature_weight is None else {"feature_weight": args.feature_weight}))
-    command = "nounlens " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("nounlens") else ""
+    command = _command_line()
     trained = train(cfg, progress=not args.json, command=command)
     last = trained["history"][-1] if trained["history"] else {}
     _emit(args, trained, [f"wrote {args.out}: {trained['steps']} steps on {trained['train_photos']} photos in "

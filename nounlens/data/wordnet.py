@@ -179,24 +179,23 @@ class WordNet:
                 kids[h].append(i)
         return kids
 
-    def ancestors(self, row: int) -> set[int]:
+    @staticmethod
+    def _reach(row: int, edges) -> set[int]:
+        """Every row reachable from `row` along `edges` (not counting `row` itself unless on a cycle)."""
         seen, stack = set(), [row]
         while stack:
-            for h in self.hypernyms[stack.pop()]:
-                if h not in seen:
-                    seen.add(h)
-                    stack.append(h)
+            for n in edges[stack.pop()]:
+                if n not in seen:
+                    seen.add(n)
+                    stack.append(n)
         return seen
+
+    def ancestors(self, row: int) -> set[int]:
+        return self._reach(row, self.hypernyms)
 
     def subtree(self, row: int) -> set[int]:
         """The noun and every hyponym below it."""
-        seen, stack = {row}, [row]
-        while stack:
-            for c in self.children[stack.pop()]:
-                if c not in seen:
-                    seen.add(c)
-                    stack.append(c)
-        return seen
+        return self._reach(row, self.children) | {row}
 
     def within_hops(self, row: int, hops: int) -> set[int]:
         """Nouns reachable in at most `hops` steps along hypernym/hyponym edges (Frome et al.'s n-hop)."""

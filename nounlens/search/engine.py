@@ -54,11 +54,8 @@ class Engine:
         cat = Catalogue.open(catalogue or default_catalogue(), create=create, readonly=not (create or writable))
         recorded = cat.manifest.get("models")
         if recorded:
-            rec_name = recorded["text"]["name"]
-            want = encoder or rec_name
-            if vectors and want.startswith("glove"):
-                want = f"glove:{Path(vectors).name}"
-            want_base = "glove" if want.startswith("glove:") else want
+            want = encoder or recorded["text"]["name"]
+            want_base = "glove" if want.startswith("glove") else want  # "glove:FILE" needs --vectors FILE again
             want_head = head or recorded.get("embed", {}).get("head") or "conse"
             models = ModelStack(recorded["backbone"]["name"], want_base, vectors=vectors, head=want_head,
                                 runtime=runtime)

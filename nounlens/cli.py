@@ -47,11 +47,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("search", help="photos for a noun, free text or arithmetic ('2*dog + beach - water')")
     p.add_argument("query", nargs="+")
+    _no_hierarchy(p)
     _common(p, 10)
 
     for name, what in (("similar", "photos like a photo"), ("label", "WordNet nouns for a photo")):
         p = sub.add_parser(name, help=what)
         p.add_argument("image", help="a photo file (in the catalogue or not)")
+        _no_hierarchy(p)
         _common(p, 10 if name == "similar" else 5)
 
     p = sub.add_parser("nouns", help="nouns near a noun in the text space")
@@ -169,11 +171,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # ---- commands -----------------------------------------------------------------------------------
+def _no_hierarchy(p) -> None:
+    p.add_argument("--no-hierarchy", dest="hierarchy", action="store_false",
+                   help="rank by the plain text-space cosine, without the ImageNet-class and WordNet-subtree "
+                        "scores (docs/quality.md measures both)")
+
+
 def _engine(args, create: bool = False):
     from nounlens.search.engine import Engine
 
     return Engine.open(args.catalogue, encoder=getattr(args, "encoder", None),
-                       vectors=getattr(args, "vectors", None), create=create, head=getattr(args, "head", None))
+                       vectors=getattr(args, "vectors", None), create=create, head=getattr(args, "head", None),
+                       hierarchy=getattr(args, "hierarchy", True))
 
 
 def _command_line() -> str:
@@ -351,7 +360,7 @@ def cmd_eval_quality(args) -> int:
     for encoder, heads in result["runs"].items():
         for head, run in heads.items():
             t = run["text_to_photo"]
-            lines.append(f"{encoder:7s} {head:7s} text->photo mAP strict {t['strict']['map']:.3f}  hypernym "
+            lines.append(f"{encoder:7s} {head:14s} text->photo mAP strict {t['strict']['map']:.3f}  hypernym "
                          f"{t['hypernym']['map']:.3f}  imagenet {t['imagenet']['map']:.3f}; zero-shot hit@5 "
                          f"{100 * run['zero_shot']['hit'][5]:.1f}%, median rank {run['zero_shot']['median_rank']:,.0f}")
     _emit(args, result, lines)

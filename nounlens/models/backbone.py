@@ -60,6 +60,20 @@ def torch_model(name: str = "efficientnet-lite0"):
     return FeaturesAndLogits(net).eval()
 
 
+def classifier(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The final linear layer as (W (1280, 1000), b), cached once as .npz: a search turns stored
+    features into class probabilities with it, and should not have to import torch for that."""
+    path = cache_dir() / "onnx" / f"{name}-{file_digest(weights_path(name))[:16]}-fc.npz"
+    if not path.exists():
+        fc = torch_model(name).net._fc
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.stem}.{os.getpid()}.npz")
+        np.savez(tmp, w=fc.weight.detach().numpy().T.copy(), b=fc.bias.detach().numpy().copy())
+        tmp.replace(path)
+    with np.load(path) as z:
+        return z["w"], z["b"]
+
+
 class Backbone:
     """EfficientNet-Lite, batched. `runtime='onnx'` for inference, `'torch'` for training/export."""
 
@@ -71,9 +85,7 @@ class Backbone:
         self.runtime = runtime
         self.threads = threads or os.cpu_count() or 1
         self._session = None
-        fc = torch_model(name).net._fc
-        self._fc_w = fc.weight.detach().numpy().T.copy()
-        self._fc_b = fc.bias.detach().numpy().copy()
+        self._fc_w, self._fc_b = classifier(name)
 
     def logits_from_features(self, features: np.ndarray) -> np.ndarray:
         """The classifier alone, so stored features re-yield logits without touching a photo."""

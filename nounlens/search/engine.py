@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,7 @@ from nounlens.data.wordnet import load_wordnet
 from nounlens.indexer.catalogue import Catalogue, Record
 from nounlens.indexer.pipeline import Summary, index_paths, load_vectors, reembed
 from nounlens.models.embed import DEFAULT_HEAD, ModelStack
+from nounlens.models.hierarchy import RERANK, ClassScorer, softmax
 from nounlens.search.maps import PhotoMap, noun_neighbourhood, photo_map
 from nounlens.search.photos import DISPLAY_SIDE, display_jpeg
 from nounlens.search.query import QueryEncoder, Resolved
@@ -38,19 +40,22 @@ class Engine:
     """A catalogue plus the models it was embedded with. Searches see a consistent snapshot and pick
     up new photos when the catalogue's generation moves."""
 
-    def __init__(self, catalogue: Catalogue, models: ModelStack):
+    def __init__(self, catalogue: Catalogue, models: ModelStack, hierarchy: bool = True):
         self.catalogue = catalogue
         self.models = models
+        self.hierarchy = hierarchy  # hierarchy-aware search and labels (models.hierarchy); off: plain cosine
         self.wordnet = load_wordnet()
         self._index = None
         self._upscalers: dict = {}
 
     @classmethod
     def open(cls, catalogue: str | Path | None = None, encoder: str | None = None, vectors: str | None = None,
-             create: bool = False, runtime: str = "onnx", writable: bool = False, head: str | None = None) -> Engine:
+             create: bool = False, runtime: str = "onnx", writable: bool = False, head: str | None = None,
+             hierarchy: bool = True) -> Engine:
         """Open a catalogue. Its manifest names the text encoder and the image head ("conse", "devise" or a
         head file); asking for others is an error unless `create` (indexing), where a fresh catalogue takes
-        the ones asked for. `writable` opens an existing catalogue for searching and indexing both (the UI)."""
+        the ones asked for. `writable` opens an existing catalogue for searching and indexing both (the UI).
+        `hierarchy=False` ranks and labels by the plain text-space cosine."""
         cat = Catalogue.open(catalogue or default_catalogue(), create=create, readonly=not (create or writable))
         recorded = cat.manifest.get("models")
         if recorded:
@@ -67,7 +72,7 @@ class Engine:
                     raise
         else:
             models = ModelStack(text=encoder or "minilm", vectors=vectors, head=head or DEFAULT_HEAD, runtime=runtime)
-        return cls(cat, models)
+        return cls(cat, models, hierarchy)
 
     # ---- indexing ------------------------------------------------------------------------------
     def index(self, paths, workers: int | None = None, batch_size: int = 32, progress: bool = True,
@@ -98,9 +103,29 @@ class Engine:
             self._index = load_vectors(self.catalogue, save=False)
         return self._index
 
-    def search(self, query: str, k: int = 20) -> list[Result]:
-        vec, _ = self.query_encoder.encode(query)
-        return self.search_vector(vec, k)
+    @functools.cached_property
+    def scorer(self) -> ClassScorer:
+        return ClassScorer(self.models.nouns, self.wordnet)
+
+    def search(self, query: str, k: int = 20, hierarchy: bool | None = None) -> list[Result]:
+        """Photos for a query. Hierarchy-aware (the default): the text-space index proposes RERANK
+        candidates, which are re-scored from their class probabilities (models.hierarchy)."""
+        vec, resolved = self.query_encoder.encode(query)
+        if not (self.hierarchy if hierarchy is None else hierarchy):
+            return self.search_vector(vec, k, hierarchy=False)
+        _, ids = self.vector_index().search(vec[None], max(k, RERANK))
+        found, features = self.catalogue.features([int(i) for i in ids[0] if i >= 0])
+        if not len(found):
+            return []
+        vid, vecs = self.catalogue.vectors(found)
+        if len(vid) != len(found):  # an indexer removed some between the two reads
+            keep = np.isin(found, vid)
+            found, features = found[keep], features[keep]
+        probs = self.class_probs(features)
+        cos = vecs @ vec
+        scores = self.scorer.rank_scores(probs, cos, vec, [(r.row, r.term.weight) for r in resolved])
+        best = np.argsort(-scores, kind="stable")[:k]
+        return self._results([(int(found[j]), float(scores[j])) for j in best], probs[best])
 
     def explain(self, query: str) -> list[dict]:
         """How each term of a query was read: which noun, which sense, or free text."""
@@ -110,21 +135,39 @@ class Engine:
     def resolve(self, query: str) -> tuple[np.ndarray, list[Resolved]]:
         return self.query_encoder.encode(query)
 
-    def search_vector(self, vec: np.ndarray, k: int = 20, exclude: set[int] = frozenset()) -> list[Result]:
+    def search_vector(self, vec: np.ndarray, k: int = 20, exclude: set[int] = frozenset(),
+                      hierarchy: bool | None = None) -> list[Result]:
+        """Nearest photos to a text-space vector (photo -> photos, and the plain cosine search)."""
         index = self.vector_index()
         scores, ids = index.search(vec[None], k + len(exclude))
         pairs = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True)
                  if i >= 0 and int(i) not in exclude][:k]
+        probs = None
+        if pairs and (self.hierarchy if hierarchy is None else hierarchy):
+            probs = self.class_probs(self.catalogue.features([i for i, _ in pairs])[1])
+        return self._results(pairs, probs)
+
+    def _results(self, pairs: list[tuple[int, float]], probs: np.ndarray | None) -> list[Result]:
+        """Records and top nouns for (id, score) pairs; `probs` (the pairs' class probabilities) makes
+        the nouns hierarchy-aware."""
         records = self.catalogue.records([i for i, _ in pairs])
         _, vecs = self.catalogue.vectors([i for i, _ in pairs])
-        tops = self.top_nouns(vecs, TOP_NOUNS) if len(pairs) else []
+        tops = self.top_nouns(vecs, TOP_NOUNS, probs) if len(pairs) else []
         return [Result(i, rec.path, s, nouns) for (i, s), rec, nouns in zip(pairs, records, tops, strict=True)
                 if rec is not None]
 
-    def top_nouns(self, vecs: np.ndarray, k: int) -> list[list[dict]]:
+    def class_probs(self, features: np.ndarray) -> np.ndarray:
+        """ImageNet-1k probabilities from stored features (the classifier alone, no photo read)."""
+        return softmax(self.models.backbone.logits_from_features(np.asarray(features, dtype=np.float32)))
+
+    def top_nouns(self, vecs: np.ndarray, k: int, probs: np.ndarray | None = None) -> list[list[dict]]:
+        """The k best nouns per photo: by cosine, or hierarchy-aware when the class `probs` are given."""
         nouns = self.models.nouns
-        scores = np.asarray(vecs, dtype=np.float32) @ nouns.matrix.T
-        scores[:, ~nouns.covered] = -np.inf
+        if probs is not None:
+            scores = self.scorer.label_scores(probs, vecs)
+        else:
+            scores = np.asarray(vecs, dtype=np.float32) @ nouns.matrix.T
+            scores[:, ~nouns.covered] = -np.inf
         top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
         out = []
         for row_scores, cand in zip(scores, top, strict=True):
@@ -134,13 +177,20 @@ class Engine:
 
     def image_vector(self, image: str | Path | bytes) -> tuple[np.ndarray, int | None]:
         """A photo's unit vector: the stored one if the path is in the catalogue, else embedded now."""
+        vec, _, own = self.image_embedding(image)
+        return vec, own
+
+    def image_embedding(self, image: str | Path | bytes) -> tuple[np.ndarray, np.ndarray, int | None]:
+        """(unit vector, backbone features, catalogue id or None): stored if the path is in the
+        catalogue, else computed now."""
         if isinstance(image, str | Path):
             path = str(Path(image).expanduser().absolute())
             i = self.catalogue.id_for_path(path)
             if i is not None:
                 _, vecs = self.catalogue.vectors([i])
-                if len(vecs):
-                    return vecs[0], i
+                _, feats = self.catalogue.features([i])
+                if len(vecs) and len(feats):
+                    return vecs[0], feats[0], i
             if not Path(path).exists():
                 raise NounlensError(f"no such photo: {image}")
         try:
@@ -148,16 +198,18 @@ class Engine:
         except ImageError as e:
             raise NounlensError(f"cannot use {'the uploaded image' if isinstance(image, bytes) else image}: {e}") \
                 from None
-        _, _, vecs = self.models.embed_pixels(decoded.pixels[None])
-        return vecs[0], None
+        feats, _, vecs = self.models.embed_pixels(decoded.pixels[None])
+        return vecs[0], feats[0], None
 
     def similar(self, image: str | Path | bytes, k: int = 20) -> list[Result]:
         vec, own = self.image_vector(image)
         return self.search_vector(vec, k, exclude={own} if own is not None else set())
 
-    def label(self, image: str | Path | bytes, k: int = 5) -> list[dict]:
-        vec, _ = self.image_vector(image)
-        return self.top_nouns(vec[None], k)[0]
+    def label(self, image: str | Path | bytes, k: int = 5, hierarchy: bool | None = None) -> list[dict]:
+        """What a photo shows: the k best WordNet nouns."""
+        vec, feats, _ = self.image_embedding(image)
+        probs = self.class_probs(feats[None]) if (self.hierarchy if hierarchy is None else hierarchy) else None
+        return self.top_nouns(vec[None], k, probs)[0]
 
     def nouns(self, word: str, k: int = 10) -> list[dict]:
         """Nouns nearest to a word in the text space (the word's own sense first)."""
@@ -219,7 +271,8 @@ class Engine:
         _, vecs = self.catalogue.vectors([int(i)])
         if not len(vecs):
             raise NounlensError(f"photo {i} is not in the catalogue")
-        return self.top_nouns(vecs, k)[0]
+        probs = self.class_probs(self.catalogue.features([int(i)])[1]) if self.hierarchy else None
+        return self.top_nouns(vecs, k, probs)[0]
 
     def similar_to(self, i: int, k: int = 20) -> list[Result]:
         _, vecs = self.catalogue.vectors([int(i)])

@@ -16,6 +16,7 @@ import numpy as np
 
 from nounlens.data.datasets import Labelled, load_labelled, read_classes
 from nounlens.data.wordnet import WordNet, imagenet_rows, imagenet_wnids, load_wordnet
+from nounlens.models.hierarchy import RERANK, ClassScorer, softmax
 from nounlens.models.text import NounVectors
 from nounlens.settings import NounlensError
 from nounlens.trainer import metrics
@@ -122,39 +123,69 @@ def load_eval_data(root: str | Path, backbone, per_class: int | None = None, pro
 Embed = Callable[[np.ndarray], np.ndarray]  # float32 features (N, 1280) -> unit vectors (N, d)
 
 
-def seen_classes(seen: SeenSet, embed: Embed, nouns: NounVectors, logits: np.ndarray) -> dict:
+class Method:
+    """How a method scores photos against nouns: the cosine of embedded vectors, or, with a `scorer`,
+    hierarchy-aware through the ImageNet classes exactly as `Engine.search` and `Engine.label` do."""
+
+    def __init__(self, embed: Embed, nouns: NounVectors, backbone, scorer: ClassScorer | None = None):
+        self.embed, self.nouns, self.backbone, self.scorer = embed, nouns, backbone, scorer
+        self.matrix = np.asarray(nouns.matrix, dtype=np.float32)
+
+    def label(self, features: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """(N, nouns) scores of every noun, or of `rows`; uncovered nouns score -inf."""
+        vecs = self.embed(features)
+        if self.scorer is not None:
+            return self.scorer.label_scores(self.probs(features), vecs, rows)
+        rows = np.arange(len(self.matrix)) if rows is None else np.asarray(rows)
+        scores = vecs @ self.matrix[rows].T
+        scores[:, ~self.nouns.covered[rows]] = -np.inf
+        return scores
+
+    def rank(self, features: np.ndarray, row: int) -> np.ndarray:
+        """(N,) scores of the photos for the noun `row` as a query; with a scorer, the top RERANK by
+        cosine are re-scored and everything else stays below them, as in the engine."""
+        cos = self.embed(features) @ self.matrix[row]
+        if self.scorer is None:
+            return cos
+        cand = np.argsort(-cos, kind="stable")[:RERANK]
+        out = cos - 10.0  # below any effective cosine
+        out[cand] = self.scorer.rank_scores(self.probs(features[cand]), cos[cand], self.matrix[row], [(row, 1.0)])
+        return out
+
+    def probs(self, features: np.ndarray) -> np.ndarray:
+        return softmax(self.backbone.logits_from_features(features))
+
+
+def seen_classes(seen: SeenSet, method: Method, logits: np.ndarray) -> dict:
     """Flat hit@k over the 1,000 ImageNet-1k labels, and the backbone softmax's own top-k beside it."""
-    class_vectors = np.asarray(nouns.matrix[imagenet_rows()], dtype=np.float32)
-    scores = embed(seen.features) @ class_vectors.T
+    scores = np.concatenate([method.label(seen.features[s:s + CHUNK], imagenet_rows())
+                             for s in range(0, len(seen.labels), CHUNK)])
     return {"photos": len(seen.labels),
             "hit": metrics.hit_at_k(metrics.true_ranks(scores, seen.labels), SEEN_KS),
             "softmax_hit": metrics.hit_at_k(metrics.true_ranks(logits, seen.labels), SEEN_KS)}
 
 
-def zero_shot_labelling(gallery: Gallery, embed: Embed, nouns: NounVectors, wordnet: WordNet,
-                        group: str = "strict") -> dict:
+def zero_shot_labelling(gallery: Gallery, method: Method, wordnet: WordNet, group: str = "strict") -> dict:
     """Label the group's photos with any of the 82,115 nouns (and with the gallery's 91 labels):
     flat hit@k, lenient hit@k (a noun within 2 hops counts), hierarchical precision@k, median rank."""
     wanted = {c["row"] for c in gallery.classes if c["group"] == group}
     idx = np.array([i for i, r in enumerate(gallery.rows) if r in wanted])
     truth = gallery.rows[idx]
-    vecs = embed(gallery.features[idx])
-    matrix = np.asarray(nouns.matrix, dtype=np.float32)
+    features = gallery.features[idx]
     ranks, tops = [], []
     for s in range(0, len(idx), CHUNK):
-        scores = vecs[s:s + CHUNK] @ matrix.T
-        scores[:, ~nouns.covered] = -np.inf
+        scores = method.label(features[s:s + CHUNK])
         ranks.append(metrics.true_ranks(scores, truth[s:s + CHUNK]))
         tops.append(metrics.top_k(scores, max(ZS_KS)))
     ranks, top = np.concatenate(ranks), np.concatenate(tops)
     lenient = [wordnet.within_hops(int(r), 2) for r in truth]
     labels = np.array(gallery.class_rows())
-    label_scores = vecs @ matrix[labels].T
+    label_scores = method.label(features, labels)
     label_index = {int(r): i for i, r in enumerate(labels)}
     label_truth = np.array([label_index[int(r)] for r in truth])
     return {
         "photos": len(idx),
-        "covered": int(nouns.covered[truth].sum()),
+        "covered": int(method.nouns.covered[truth].sum()),
         "hit": metrics.hit_at_k(ranks, ZS_KS),
         "median_rank": float(np.median(ranks) + 1),
         "lenient_hit": metrics.hit_at_k_sets(top, lenient, ZS_KS),
@@ -163,15 +194,13 @@ def zero_shot_labelling(gallery: Gallery, embed: Embed, nouns: NounVectors, word
     }
 
 
-def text_to_photo(gallery: Gallery, embed: Embed, nouns: NounVectors) -> dict:
+def text_to_photo(gallery: Gallery, method: Method) -> dict:
     """Each class noun as a query over the whole gallery: precision@5/10 and mean AP per group."""
-    photo_vecs = embed(gallery.features)
     per_class = {}
     for c in gallery.classes:
-        query = np.asarray(nouns.matrix[c["row"]], dtype=np.float32)
-        scores = photo_vecs @ query
+        scores = method.rank(gallery.features, c["row"])
         per_class[c["wnid"]] = metrics.retrieval(gallery.rows == c["row"], scores, RETRIEVAL_KS) | {
-            "group": c["group"], "name": c["name"], "covered": bool(nouns.covered[c["row"]])}
+            "group": c["group"], "name": c["name"], "covered": bool(method.nouns.covered[c["row"]])}
     out = {}
     for group in GROUPS:
         rows = [v for v in per_class.values() if v["group"] == group]
@@ -182,30 +211,35 @@ def text_to_photo(gallery: Gallery, embed: Embed, nouns: NounVectors) -> dict:
     return out
 
 
-def embedders(encoder: str, backbone, nouns: NounVectors, heads: dict[str, str | Path | None]) -> dict[str, Embed]:
-    """Name -> features-to-vectors function: ConSE from the logits, a DeViSE head from the features."""
+def methods(encoder: str, backbone, nouns: NounVectors, heads: dict[str, str | Path | None],
+            wordnet: WordNet) -> dict[str, Method]:
+    """Name -> Method. A spec is None or "conse[-T<top>]" (ConSE), "conse+classes" / "conse+subtree"
+    (ConSE with hierarchy-aware scoring, without / with the exact subtree term), or a DeViSE head file."""
     from nounlens.models.embed import ConSE
     from nounlens.models.heads import Head
 
-    out: dict[str, Embed] = {}
+    out: dict[str, Method] = {}
     for name, spec in heads.items():
-        if spec is None or str(spec).startswith("conse"):
-            top = int(str(spec)[7:]) if spec and str(spec).startswith("conse-T") else 10
+        text = str(spec) if spec is not None else "conse"
+        if text.startswith("conse"):
+            base, _, extra = text.partition("+")
+            top = int(base[7:]) if base.startswith("conse-T") else 10
             conse = ConSE(nouns, imagenet_rows(), top)
-            out[name] = lambda f, c=conse: c(f, backbone.logits_from_features(f))
+            scorer = ClassScorer(nouns, wordnet, subtree=extra == "subtree") if extra else None
+            out[name] = Method(lambda f, c=conse: c(f, backbone.logits_from_features(f)), nouns, backbone, scorer)
         else:
             head = Head.load(spec)
             if head.meta.get("nouns_digest") != nouns.digest:
                 raise NounlensError(f"head {spec} was trained for another {encoder} noun table")
-            out[name] = head
+            out[name] = Method(head, nouns, backbone)
     return out
 
 
-def evaluate_embedding(data: EvalData, embed: Embed, nouns: NounVectors, wordnet: WordNet, backbone) -> dict:
-    """All three parts for one image embedding and text encoder."""
-    seen = {s.name: seen_classes(s, embed, nouns, backbone.logits_from_features(s.features)) for s in data.seen}
-    return {"seen": seen, "zero_shot": zero_shot_labelling(data.gallery, embed, nouns, wordnet),
-            "text_to_photo": text_to_photo(data.gallery, embed, nouns)}
+def evaluate_method(data: EvalData, method: Method, wordnet: WordNet, backbone) -> dict:
+    """All three parts for one method and text encoder."""
+    seen = {s.name: seen_classes(s, method, backbone.logits_from_features(s.features)) for s in data.seen}
+    return {"seen": seen, "zero_shot": zero_shot_labelling(data.gallery, method, wordnet),
+            "text_to_photo": text_to_photo(data.gallery, method)}
 
 
 def run_quality(root: str | Path, encoders: tuple[str, ...] = ("minilm", "glove"),
@@ -231,12 +265,14 @@ def run_quality(root: str | Path, encoders: tuple[str, ...] = ("minilm", "glove"
             specs = {"conse": None}
             if shipped_head(encoder).exists():
                 specs["devise"] = shipped_head(encoder)
+            specs |= {"conse+classes": "conse+classes", "conse+subtree": "conse+subtree"}
         runs[encoder] = {}
-        for name, embed in embedders(encoder, backbone, nouns, specs).items():
-            runs[encoder][name] = evaluate_embedding(data, embed, nouns, wordnet, backbone)
-            if isinstance(embed, Head):
-                trained[f"{encoder}/{name}"] = {k: v for k, v in embed.meta.items() if k != "history"} | {
-                    "file": embed.path.name if embed.path else None, "final": (embed.meta.get("history") or [{}])[-1]}
+        for name, method in methods(encoder, backbone, nouns, specs, wordnet).items():
+            runs[encoder][name] = evaluate_method(data, method, wordnet, backbone)
+            head = method.embed
+            if isinstance(head, Head):
+                trained[f"{encoder}/{name}"] = {k: v for k, v in head.meta.items() if k != "history"} | {
+                    "file": head.path.name if head.path else None, "final": (head.meta.get("history") or [{}])[-1]}
     return {"data": str(Path(root).expanduser()), "backbone": backbone.name, "per_class": per_class,
             "photos": {"gallery": len(data.gallery.photos)} | {s.name: len(s.photos) for s in data.seen},
             "runs": runs, "heads": trained, "seconds": round(time.perf_counter() - t0, 1)}

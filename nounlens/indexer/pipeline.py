@@ -186,19 +186,32 @@ def _timed_decode(path: str, size: int):
     return out, time.process_time() - t
 
 
+DECODE_CHUNK = 4  # photos per task sent to a decoding worker
+
+
+def default_workers() -> int:
+    """Decoding processes beside the one that runs the model: cores - 1, at least 1, at most 4."""
+    return max(1, min(4, (os.cpu_count() or 2) - 1))
+
+
+def decode_pool(workers: int):
+    """The decoding pool, spawned (not forked): the parent holds ONNX Runtime threads."""
+    return mp.get_context("spawn").Pool(workers)
+
+
 def _decode_all(paths: list[str], workers: int | None, models: ModelStack):
-    """Decode in worker processes (spawned: the parent holds ONNX Runtime threads) while the
-    main process runs the model; yields (result, CPU seconds) as they finish."""
+    """Decode in worker processes while the main process runs the model; yields (result, CPU seconds)
+    as they finish."""
     if not paths:
         return
     size = models.backbone.size
-    workers = workers if workers is not None else max(1, min(4, (os.cpu_count() or 2) - 1))
+    workers = workers if workers is not None else default_workers()
     job = functools.partial(_timed_decode, size=size)
     if workers == 0:
         yield from map(job, paths)
         return
-    with mp.get_context("spawn").Pool(workers) as pool:
-        yield from pool.imap_unordered(job, paths, chunksize=4)
+    with decode_pool(workers) as pool:
+        yield from pool.imap_unordered(job, paths, chunksize=DECODE_CHUNK)
 
 
 def reembed(cat: Catalogue, models: ModelStack, batch: int = 4096) -> int:

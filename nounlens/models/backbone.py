@@ -60,6 +60,9 @@ def torch_model(name: str = "efficientnet-lite0"):
     return FeaturesAndLogits(net).eval()
 
 
+RUNTIMES = ("onnx", "onnx-int8", "torch")
+
+
 def classifier(name: str) -> tuple[np.ndarray, np.ndarray]:
     """The final linear layer as (W (1280, 1000), b), cached once as .npz: a search turns stored
     features into class probabilities with it, and should not have to import torch for that."""
@@ -75,15 +78,20 @@ def classifier(name: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 class Backbone:
-    """EfficientNet-Lite, batched. `runtime='onnx'` for inference, `'torch'` for training/export."""
+    """EfficientNet-Lite, batched. `runtime='onnx'` for inference, `'onnx-int8'` for the shipped int8
+    model (models.quantize), `'torch'` for training/export."""
 
-    def __init__(self, name: str = "efficientnet-lite0", runtime: str = "onnx", threads: int | None = None):
+    def __init__(self, name: str = "efficientnet-lite0", runtime: str = "onnx", threads: int | None = None,
+                 spin: bool = True):
         self.name = name
         self.size = BACKBONES[name][2] if name in BACKBONES else 224
         self.weights = weights_path(name)
         self.digest = file_digest(self.weights)
+        if runtime not in RUNTIMES:
+            raise NounlensError(f"unknown runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}")
         self.runtime = runtime
         self.threads = threads or os.cpu_count() or 1
+        self.spin = spin  # ONNX Runtime's idle threads busy-wait: lower latency, but CPU taken from decoding
         self._session = None
         self._fc_w, self._fc_b = classifier(name)
 
@@ -112,10 +120,16 @@ class Backbone:
             opts.intra_op_num_threads = self.threads
             opts.inter_op_num_threads = 1
             opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            if not self.spin:
+                opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
             self._session = ort.InferenceSession(str(self.onnx_path()), opts, providers=["CPUExecutionProvider"])
         return self._session
 
     def onnx_path(self) -> Path:
+        if self.runtime == "onnx-int8":
+            from nounlens.models.quantize import int8_path
+
+            return int8_path(self.name, self.digest)
         path = cache_dir() / "onnx" / f"{self.name}-{self.digest[:16]}.onnx"
         if not path.exists():
             export_onnx(self.name, path)

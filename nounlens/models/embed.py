@@ -121,7 +121,8 @@ class ModelStack:
     def describe(self) -> dict:
         """What the manifest records; opening a catalogue with a different stack is an error."""
         return {
-            "backbone": {"name": self.backbone_name, "digest": file_digest(weights_path(self.backbone_name))},
+            "backbone": {"name": self.backbone_name, "digest": file_digest(weights_path(self.backbone_name)),
+                         "runtime": self.runtime},
             "text": {"name": self.text.name, "digest": self.text.digest, "noun_text": self.text.noun_text,
                      "dim": self.text.dim},
             "embed": self.describe_embed(),

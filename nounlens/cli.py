@@ -42,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--reembed", action="store_true",
                    help="re-project every stored photo with the chosen models (no photo is read)")
+    p.add_argument("--memory-budget", default=None, metavar="SIZE",
+                   help="RAM for the FAISS index, e.g. 2GB or 512MB (default: the catalogue's, else 2GB); "
+                        "Flat, HNSW or IVF-PQ is chosen to fit and tuned to recall@10 >= 0.95")
     _encoder(p)
     _common(p)
 
@@ -207,7 +210,8 @@ def cmd_index(args) -> int:
         print(f"re-projected {n} photos with {engine.models.text.name} and {engine.models.embed_name}", file=sys.stderr)
     if not args.paths:
         return 0
-    summary = engine.index(args.paths, workers=args.workers, batch_size=args.batch_size, progress=not args.json)
+    summary = engine.index(args.paths, workers=args.workers, batch_size=args.batch_size, progress=not args.json,
+                           memory_budget=args.memory_budget)
     _emit(args, summary.as_dict(), [summary.line()])
     return 0
 
@@ -288,7 +292,7 @@ def cmd_info(args) -> int:
     for part, m in (cat.get("models") or {}).items():
         lines.append(f"  {part}: {m.get('name')}" + (f"  sha256 {m['digest'][:12]}" if m.get("digest") else ""))
     if cat.get("faiss"):
-        lines.append(f"  faiss: {cat['faiss']}")
+        lines.append(f"  faiss: {cat.get('faiss_summary') or cat['faiss']}")
     _emit(args, info, lines)
     return 0
 

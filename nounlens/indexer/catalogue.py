@@ -21,7 +21,7 @@ from nounlens.settings import NounlensError
 
 FORMAT_VERSION = 1
 MAP_SIZE = 1 << 40  # address space only; the file grows as it fills
-DBS = ("records", "paths", "features", "vectors", "thumbs", "meta")
+DBS = ("records", "paths", "features", "vectors", "thumbs", "meta", "changes")
 _OPEN: dict[Path, list] = {}  # path -> [environment, users] for this process
 
 
@@ -64,7 +64,12 @@ class Catalogue:
         self.path = path
         self.env = env
         self.readonly = readonly
-        self.db = {name: env.open_db(name.encode(), create=not readonly) for name in DBS}
+        self.db = {}
+        for name in DBS:
+            try:
+                self.db[name] = env.open_db(name.encode(), create=not readonly)
+            except lmdb.NotFoundError:  # a catalogue written before this database existed, opened read-only
+                self.db[name] = None
 
     # ---- opening ------------------------------------------------------------------------------
     @classmethod
@@ -166,24 +171,56 @@ class Catalogue:
         """(generation, ids, vectors) read in one transaction, so the three agree."""
         return self._arrays("vectors", np.float32, None)
 
-    def _arrays(self, name: str, dtype, ids) -> tuple[int, np.ndarray, np.ndarray]:
-        out_ids, rows = [], []
+    def changes_since(self, generation: int) -> tuple[int, np.ndarray, np.ndarray, np.ndarray] | None:
+        """What changed after `generation`, read in one transaction: (generation now, ids present with
+        their vectors, ids gone). None when the log no longer covers that span (pruned, or older format)."""
+        if self.db["changes"] is None:
+            return None
         with self.env.begin() as txn:
             gen = int(txn.get(b"generation", db=self.db["meta"]) or 0)
-            txn = _DbTxn(txn, self.db[name])
-            if ids is None:
-                for k, v in txn.cursor():
-                    out_ids.append(unkey(k))
-                    rows.append(np.frombuffer(v, dtype=dtype))
-            else:
-                for i in ids:
-                    v = txn.get(key(int(i)))
-                    if v is not None:
-                        out_ids.append(int(i))
-                        rows.append(np.frombuffer(v, dtype=dtype))
+            if generation > gen:
+                return None
+            cur = txn.cursor(db=self.db["changes"])
+            entries = []
+            if cur.set_range(key(generation + 1)):
+                entries = [np.frombuffer(v, dtype=np.int64) for _, v in cur]
+            if len(entries) != gen - generation:
+                return None
+            changed = np.unique(np.concatenate(entries)) if entries else np.zeros(0, np.int64)
+            found, vecs = self._read(txn, "vectors", np.float32, changed)
+        return gen, found, vecs, np.setdiff1d(changed, found)
+
+    def prune_changes(self, upto: int) -> None:
+        """Forget the change log up to generation `upto` (a saved FAISS file covers it)."""
+        with self.env.begin(write=True, db=self.db["changes"]) as txn:
+            cur = txn.cursor()
+            while cur.first() and unkey(cur.key()) <= upto:
+                cur.delete()
+
+    def _arrays(self, name: str, dtype, ids) -> tuple[int, np.ndarray, np.ndarray]:
+        with self.env.begin() as txn:
+            gen = int(txn.get(b"generation", db=self.db["meta"]) or 0)
+            return (gen, *self._read(txn, name, dtype, ids))
+
+    def _read(self, txn, name: str, dtype, ids) -> tuple[np.ndarray, np.ndarray]:
+        out_ids, rows = [], []
+        txn = _DbTxn(txn, self.db[name])
+        if ids is None:
+            for k, v in txn.cursor():
+                out_ids.append(k)
+                rows.append(v)
+            out_ids = [unkey(k) for k in out_ids]
+        else:
+            for i in ids:
+                v = txn.get(key(int(i)))
+                if v is not None:
+                    out_ids.append(int(i))
+                    rows.append(v)
         if not rows:
-            return gen, np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=dtype)
-        return gen, np.array(out_ids, dtype=np.int64), np.stack(rows)
+            return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=dtype)
+        # one join, not a million small arrays (bytearray: the result stays writable)
+        return np.array(out_ids, dtype=np.int64), np.frombuffer(bytearray().join(rows), dtype=dtype).reshape(
+            len(rows), -1)
 
     # ---- writes: each call is one transaction that bumps the generation ------------------------
     def write(self, add: list[Photo] = (), replace: dict[int, Photo] | None = None,
@@ -211,10 +248,15 @@ class Catalogue:
                 if rec:
                     rec.size, rec.mtime_ns = size, mtime_ns
                     txn.put(key(i), json.dumps(asdict(rec)).encode(), db=self.db["records"])
-            gen = int(txn.get(b"generation", db=meta) or 0) + 1
             txn.put(b"next_id", str(next_id).encode(), db=meta)
-            txn.put(b"generation", str(gen).encode(), db=meta)
+            self._bump(txn, [*remove, *written])
         return written
+
+    def _bump(self, txn, changed) -> None:
+        """Next generation, with the ids whose vectors it changed (so FAISS can catch up)."""
+        gen = int(txn.get(b"generation", db=self.db["meta"]) or 0) + 1
+        txn.put(b"generation", str(gen).encode(), db=self.db["meta"])
+        txn.put(key(gen), np.asarray(list(changed), dtype=np.int64).tobytes(), db=self.db["changes"])
 
     def _get_record(self, txn, i: int) -> Record | None:
         raw = txn.get(key(i), db=self.db["records"])
@@ -244,8 +286,7 @@ class Catalogue:
         with self.env.begin(write=True) as txn:
             for i, v in zip(ids, vectors, strict=True):
                 txn.put(key(int(i)), np.asarray(v, dtype=np.float32).tobytes(), db=self.db["vectors"])
-            gen = int(txn.get(b"generation", db=self.db["meta"]) or 0) + 1
-            txn.put(b"generation", str(gen).encode(), db=self.db["meta"])
+            self._bump(txn, ids)
 
     def disk_bytes(self) -> int:
         return sum(f.stat().st_size for f in self.path.rglob("*") if f.is_file())

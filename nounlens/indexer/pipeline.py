@@ -18,7 +18,7 @@ from tqdm import tqdm
 from nounlens.data.images import decode_job
 from nounlens.data.walk import FileEntry, Skipped, walk
 from nounlens.indexer.catalogue import Catalogue, Photo, Record, now
-from nounlens.indexer.vectors import VectorIndex
+from nounlens.indexer.vectors import MAX_DEAD, TUNE_QUERIES, VectorIndex
 from nounlens.models.embed import ModelStack
 
 FAISS_FILE = "vectors.faiss"
@@ -57,22 +57,90 @@ class Summary:
         return d
 
 
-def load_vectors(cat: Catalogue, save: bool = True, dim: int | None = None) -> VectorIndex:
-    """The FAISS index at the catalogue's generation: the saved one if it is current, else rebuilt
-    from the LMDB vectors (and saved, when this process may write)."""
-    path = cat.path / FAISS_FILE
-    saved = VectorIndex.load(path)
-    if saved is not None and saved.generation == cat.generation():
-        return saved
+def load_vectors(cat: Catalogue, save: bool = True, dim: int | None = None, current: VectorIndex | None = None,
+                 budget: int | str | None = None, queries=None, progress: bool = False) -> VectorIndex:
+    """The FAISS index at the catalogue's generation: `current` (or else the saved file) brought up to
+    date from the catalogue's change log, or rebuilt from the LMDB vectors (kind chosen and tuned
+    afresh) when that is not possible. A process that may write also rebuilds or re-tunes an index the
+    catalogue has outgrown, and saves what it changed. `queries`: {"text": vectors} (or a function
+    returning it) to tune on besides held-out catalogue vectors."""
+    start = current.generation if current is not None else None
+    index = current if current is not None and catch_up(cat, current) else None
+    if index is None:
+        saved = VectorIndex.load(cat.path / FAISS_FILE)
+        start = saved.generation if saved is not None else None
+        index = saved if saved is not None and catch_up(cat, saved) else None
+    writable = save and not cat.readonly
+    changed = index is None or index.generation != start
+    if index is None:
+        index = build_vectors(cat, dim, budget, queries, progress)
+    elif writable:
+        index, retuned = maintain(cat, index, budget, queries, progress)
+        changed = changed or retuned
+    index.fetch = cat.vectors
+    if writable and changed:
+        save_vectors(cat, index)
+    return index
+
+
+def catch_up(cat: Catalogue, index: VectorIndex) -> bool:
+    """Apply the catalogue's changes since the index's generation; False when a rebuild is due instead
+    (the log does not reach back, the vectors changed dimension, or too much changed)."""
+    if index.generation == cat.generation():
+        return True
+    log = cat.changes_since(index.generation)
+    if log is None:
+        return False
+    gen, ids, vecs, gone = log
+    if (len(ids) and vecs.shape[1] != index.dim) or (
+            index.kind != "Flat" and len(ids) + len(gone) > MAX_DEAD * max(len(index), 1)):
+        return False
+    index.remove(gone)
+    index.upsert(ids, vecs)
+    index.generation = gen
+    return True
+
+
+def build_vectors(cat: Catalogue, dim: int | None = None, budget=None, queries=None,
+                  progress: bool = False) -> VectorIndex:
+    """A fresh index from a snapshot of the catalogue's vectors: kind chosen, trained, tuned."""
     gen, ids, vecs = cat.snapshot_vectors()
     dim = vecs.shape[1] if len(ids) else dim or int(cat.manifest.get("dim") or 0) or 1
-    index = VectorIndex.build(ids, vecs, dim, gen)
-    if save and not cat.readonly:
-        try:
-            index.save(path)
-        except OSError:
-            pass
-    return index
+    budget = budget or (cat.manifest.get("faiss") or {}).get("budget")
+    return VectorIndex.build(ids, vecs, dim, gen, budget=budget, queries=queries, fetch=cat.vectors,
+                             progress=progress)
+
+
+def maintain(cat: Catalogue, index: VectorIndex, budget=None, queries=None,
+             progress: bool = False) -> tuple[VectorIndex, bool]:
+    """Rebuild or re-tune an index that the catalogue has outgrown (next size class, another kind
+    under the budget, too many removed vectors hidden); (index, whether it changed)."""
+    why = index.outgrown(len(index), budget)
+    if why == "rebuild":
+        return build_vectors(cat, index.dim, budget or index.info.get("budget"), queries, progress), True
+    if why == "retune":
+        _, ids, vecs = cat.snapshot_vectors()
+        index.tune(ids, vecs, queries, index.info.get("target") or 0.95)
+        return index, True
+    return index, False
+
+
+def save_vectors(cat: Catalogue, index: VectorIndex) -> None:
+    """Save (best effort: a failed save only costs a catch-up later) and drop the change log it covers."""
+    try:
+        index.save(cat.path / FAISS_FILE)
+    except OSError:
+        return
+    if not cat.readonly:
+        cat.prune_changes(index.generation)
+
+
+def tuning_queries(models: ModelStack, n: int = TUNE_QUERIES, seed: int = 0) -> dict:
+    """Text queries to tune on: noun vectors (what `search` looks up), a fixed random sample."""
+    nouns = models.nouns
+    rows = np.flatnonzero(nouns.covered)
+    rows = np.random.default_rng(seed).choice(rows, min(n, len(rows)), replace=False)
+    return {"text": np.asarray(nouns.matrix[rows], dtype=np.float32)}
 
 
 def _under(path: str, roots: list[str]) -> bool:
@@ -81,9 +149,11 @@ def _under(path: str, roots: list[str]) -> bool:
 
 def index_paths(cat: Catalogue, roots: Iterable[str | Path], models: ModelStack, workers: int | None = None,
                 batch_size: int = 32, progress: bool = True, log: Callable[[str], None] | None = None,
-                on_progress: Callable[[int, int], None] | None = None) -> Summary:
+                on_progress: Callable[[int, int], None] | None = None,
+                memory_budget: int | str | None = None) -> Summary:
     """Bring the catalogue in line with the photos under `roots`; other folders' records are kept.
-    `on_progress(done, total)` follows the bar for callers that show their own (the UI)."""
+    `on_progress(done, total)` follows the bar for callers that show their own (the UI).
+    `memory_budget` (bytes or '2GB'; default: the catalogue's, else 2GB) bounds the FAISS index."""
     t0 = time.perf_counter()
     log = log or (lambda msg: tqdm.write(msg, file=sys.stderr))
     roots = [os.path.abspath(os.path.expanduser(str(r))) for r in roots]
@@ -107,7 +177,8 @@ def index_paths(cat: Catalogue, roots: Iterable[str | Path], models: ModelStack,
             todo.append((item, rec))
 
     describe = models.describe()
-    index = load_vectors(cat, save=False, dim=models.text.dim)
+    queries = functools.partial(tuning_queries, models)
+    index = load_vectors(cat, save=False, dim=models.text.dim, budget=memory_budget, queries=queries)
     if existing:  # under the roots but no longer on disk
         gone = [rec.id for rec in existing.values()]
         cat.write(remove=gone)
@@ -119,6 +190,12 @@ def index_paths(cat: Catalogue, roots: Iterable[str | Path], models: ModelStack,
     pending: list[tuple[Photo, Record | None, np.ndarray]] = []
     touch: dict[int, tuple[int, int]] = {}
     last_save = time.monotonic()
+
+    def keep(final: bool = False) -> None:
+        """Save FAISS; past a size class, rebuild or re-tune it first."""
+        nonlocal index
+        index, _ = maintain(cat, index, memory_budget, queries, progress=progress and final)
+        save_vectors(cat, index)
 
     def flush() -> None:
         nonlocal last_save
@@ -145,7 +222,7 @@ def index_paths(cat: Catalogue, roots: Iterable[str | Path], models: ModelStack,
         pending.clear()
         touch.clear()
         if time.monotonic() - last_save > SAVE_EVERY_S:
-            index.save(cat.path / FAISS_FILE)
+            keep()
             last_save = time.monotonic()
 
     bar = tqdm(total=len(todo), unit="photo", desc="indexing", disable=not progress or not todo,
@@ -172,10 +249,11 @@ def index_paths(cat: Catalogue, roots: Iterable[str | Path], models: ModelStack,
         flush()
     finally:
         bar.close()
-        index.save(cat.path / FAISS_FILE)
+        save_vectors(cat, index)
+    keep(final=True)
     summary.seconds = time.perf_counter() - t0
     cat.update_manifest(models=describe, dim=models.text.dim, generation=cat.generation(), count=len(cat),
-                        last_indexed=now(), faiss={"kind": index.kind, "count": len(index)},
+                        last_indexed=now(), faiss=index.describe(),
                         last_run=summary.as_dict() | {"skipped_files": summary.skipped_files[:50]})
     return summary
 
@@ -221,7 +299,7 @@ def reembed(cat: Catalogue, models: ModelStack, batch: int = 4096) -> int:
     if len(ids):
         vecs = np.concatenate([models.embed_features(features[s:s + batch]) for s in range(0, len(ids), batch)])
         cat.replace_vectors(ids, vecs)
-    index = load_vectors(cat)
+    index = load_vectors(cat, queries=functools.partial(tuning_queries, models))
     cat.update_manifest(models=models.describe(), dim=models.text.dim, generation=cat.generation(),
-                        count=len(cat), faiss={"kind": index.kind, "count": len(index)})
+                        count=len(cat), faiss=index.describe())
     return len(ids)

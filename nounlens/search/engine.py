@@ -13,6 +13,7 @@ from nounlens.data.images import ImageError, decode
 from nounlens.data.wordnet import load_wordnet
 from nounlens.indexer.catalogue import Catalogue, Record
 from nounlens.indexer.pipeline import Summary, index_paths, load_vectors, reembed
+from nounlens.indexer.vectors import parse_bytes, summary_line
 from nounlens.models.embed import DEFAULT_HEAD, ModelStack
 from nounlens.models.hierarchy import RERANK, ClassScorer, softmax
 from nounlens.search.maps import PhotoMap, noun_neighbourhood, photo_map
@@ -76,14 +77,21 @@ class Engine:
 
     # ---- indexing ------------------------------------------------------------------------------
     def index(self, paths, workers: int | None = None, batch_size: int = 32, progress: bool = True,
-              reembed_first: bool = False, on_progress: Callable[[int, int], None] | None = None) -> Summary:
+              reembed_first: bool = False, on_progress: Callable[[int, int], None] | None = None,
+              memory_budget: int | str | None = None) -> Summary:
+        """Index photos; `memory_budget` (bytes or '2GB') bounds the FAISS index, which is chosen to fit."""
+        if memory_budget is not None:
+            try:
+                memory_budget = parse_bytes(memory_budget)
+            except ValueError as e:
+                raise NounlensError(str(e)) from None
         recorded = self.catalogue.manifest.get("models")
         if recorded and not reembed_first:
             check_models(self.catalogue, recorded, self.models)
         if recorded and reembed_first:
             reembed(self.catalogue, self.models)
         summary = index_paths(self.catalogue, paths, self.models, workers, batch_size, progress,
-                              on_progress=on_progress)
+                              on_progress=on_progress, memory_budget=memory_budget)
         self._index = None
         return summary
 
@@ -100,7 +108,7 @@ class Engine:
     def vector_index(self):
         """FAISS at the current generation (reloaded when an indexer has written since)."""
         if self._index is None or self._index.generation != self.catalogue.generation():
-            self._index = load_vectors(self.catalogue, save=False)
+            self._index = load_vectors(self.catalogue, save=False, current=self._index)  # catches up in place
         return self._index
 
     @functools.cached_property
@@ -301,7 +309,7 @@ class Engine:
         m = cat.manifest
         return {"catalogue": str(cat.path), "photos": len(cat), "generation": cat.generation(),
                 "disk_bytes": cat.disk_bytes(), "last_indexed": m.get("last_indexed"), "models": m.get("models"),
-                "faiss": m.get("faiss")}
+                "faiss": m.get("faiss"), "faiss_summary": summary_line(m.get("faiss"))}
 
 
 def check_models(cat: Catalogue, recorded: dict, models: ModelStack) -> None:

@@ -40,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", help="folders or files")
     p.add_argument("--workers", type=int, default=None, help="decoding processes (default: cores - 1)")
     p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--int8", action="store_true",
+                   help="the int8 backbone: ~1.5x faster, top-1 within 0.5 points of fp32 (docs/benchmarks.md)")
     p.add_argument("--reembed", action="store_true",
                    help="re-project every stored photo with the chosen models (no photo is read)")
     p.add_argument("--memory-budget", default=None, metavar="SIZE",
@@ -65,6 +67,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("info", help="versions, PIL build, models, catalogue")
     _common(p)
+
+    p = sub.add_parser("bench", help="time every stage against its baseline; writes docs/benchmarks.md")
+    p.add_argument("--quick", action="store_true", help="fewer photos and runs: a few minutes")
+    p.add_argument("--data", default=os.environ.get("NOUNLENS_SHARED_DATA", "../shared/data"),
+                   help="the shared data folder with imagenet-sample (default ../shared/data)")
+    p.add_argument("--out", default="docs/benchmarks.md", help="markdown page to write")
+    p.add_argument("--other-python", default=None, metavar="PATH",
+                   help="a Python with the other Pillow (pillow-simd vs stock), for resize alone; "
+                        "default: the run recorded in the package")
+    p.add_argument("--stages", nargs="+", default=None, choices=["ingest", "embedding", "scale"],
+                   help="only these stages (default: all)")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
 
     p = sub.add_parser("ui", help="the Streamlit app on localhost: search, browse, upload, maps")
     p.add_argument("--catalogue", "-c", default=None,
@@ -185,6 +200,7 @@ def _engine(args, create: bool = False):
 
     return Engine.open(args.catalogue, encoder=getattr(args, "encoder", None),
                        vectors=getattr(args, "vectors", None), create=create, head=getattr(args, "head", None),
+                       runtime="onnx-int8" if getattr(args, "int8", False) else "onnx",
                        hierarchy=getattr(args, "hierarchy", True))
 
 
@@ -294,6 +310,17 @@ def cmd_info(args) -> int:
     if cat.get("faiss"):
         lines.append(f"  faiss: {cat.get('faiss_summary') or cat['faiss']}")
     _emit(args, info, lines)
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from nounlens.bench.suite import STAGES, run
+
+    result = run(args.data, quick=args.quick, other_python=args.other_python, out=args.out,
+                 stages=tuple(args.stages or STAGES))
+    lines = [f"wrote {result['markdown']}"] + [f"{what}: {measured} (target {target}) {met}"
+                                               for what, target, measured, met in result["targets"]]
+    _emit(args, result, lines)
     return 0
 
 
@@ -430,7 +457,7 @@ def cmd_thumb(args) -> int:
 TRAIN_COMMANDS = {"devise": cmd_train_devise, "sr": cmd_train_sr}
 EVAL_COMMANDS = {"quality": cmd_eval_quality, "sr": cmd_eval_sr}
 
-COMMANDS = {"index": cmd_index, "search": cmd_search, "similar": cmd_similar, "label": cmd_label,
+COMMANDS = {"index": cmd_index, "bench": cmd_bench, "search": cmd_search, "similar": cmd_similar, "label": cmd_label,
             "nouns": cmd_nouns, "info": cmd_info, "demo": cmd_demo, "ui": cmd_ui,
             "train": cmd_train, "eval": cmd_eval, "thumb": cmd_thumb}
 

@@ -1,0 +1,102 @@
+"""`nounlens bench`: run the stages, put the targets in one table at the top, write docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from nounlens.bench import report
+from nounlens.settings import NounlensError
+
+STAGES = ("ingest", "embedding", "scale")
+
+
+def _scale(data: Path, quick: bool) -> tuple[dict | None, str]:
+    """Stages (c)-(e) live in nounlens.bench.scale (search, catalogue, memory at 100k-1M vectors), written
+    apart; its run(quick=...) returns (results, markdown) like the others. Absent, the page says so."""
+    if importlib.util.find_spec("nounlens.bench.scale") is None:
+        return None, "## (c)-(e) Search, catalogue, memory\n\nNot measured: `nounlens.bench.scale` is not there yet."
+    scale = importlib.import_module("nounlens.bench.scale")
+    params = inspect.signature(scale.run).parameters
+    return scale.run(quick=quick, **({"data": data} if "data" in params else {}))
+
+
+def targets(results: dict) -> list[list[object]]:
+    """[what, target, measured, met] for every target of issue 12 this run measured."""
+    rows = []
+
+    def row(what: str, target: str, value: float | None, ok: bool | None, unit: str = "") -> None:
+        if value is not None:
+            rows.append([what, target, f"{value}{unit}", "met" if ok else "**not met**"])
+
+    ing = results.get("ingest")
+    if ing:
+        for name, need in (("imagenet-sample", 3), ("highres_512", 5)):
+            s = ing["sets"][name]
+            row(f"ingest, {name}, vs naive Pillow", f"≥ {need}x", s["speedup"], s["speedup"] >= need, "x")
+        if "ratios" in ing["resize"]:
+            r = ing["resize"]["ratios"]["bicubic_224"]
+            rows.append(["resize alone, pillow-simd vs Pillow (bicubic to 224)", "(reported)", f"{r}x", "-"])
+    emb = results.get("embedding")
+    if emb:
+        row("`index` end to end, fp32", "≥ 80 photos/s", emb["index"]["per_s"], emb["index"]["per_s"] >= 80, "/s")
+        row("`index` vs eager torch one photo at a time", "≥ 2.5x", emb["speedup_vs_eager"],
+            emb["speedup_vs_eager"] >= 2.5, "x")
+        t = emb["top1"]
+        row("int8 top-1 drop on imagenet-sample", "≤ 0.5 points", t["drop"], t["int8_offered"], " pt")
+        if t["int8_offered"]:
+            row("`index --int8` end to end", "≥ 120 photos/s", emb["index_int8"]["per_s"],
+                emb["index_int8"]["per_s"] >= 120, "/s")
+    sc = results.get("scale")
+    if isinstance(sc, dict):
+        rows += [list(r) for r in sc.get("targets", [])]
+    return rows
+
+
+def run(data: str | Path, quick: bool = False, other_python: str | None = None,
+        out: str | Path = "docs/benchmarks.md", stages: tuple[str, ...] = STAGES,
+        log: Callable[[str], None] | None = None) -> dict:
+    log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+    data = Path(data).expanduser()
+    if not (data / "imagenet-sample").is_dir() and set(stages) & {"ingest", "embedding"}:
+        raise NounlensError(f"no imagenet-sample under {data}: give the shared data folder with --data")
+    unknown = set(stages) - set(STAGES)
+    if unknown:
+        raise NounlensError(f"unknown stage {', '.join(sorted(unknown))}; choose from {', '.join(STAGES)}")
+    t0 = time.perf_counter()
+    info = {"command": report.command_line(), "date": datetime.now().strftime("%Y-%m-%d %H:%M"), "quick": quick,
+            "machine": report.machine(), "versions": report.versions()}
+    results: dict = {}
+    sections: list[str] = []
+    for stage in stages:
+        log(f"bench: {stage} ({'quick' if quick else 'full'}), load average {report.loadavg()}")
+        t = time.perf_counter()
+        if stage == "ingest":
+            from nounlens.bench import ingest
+
+            r, md = ingest.run(data, quick, other_python)
+        elif stage == "embedding":
+            from nounlens.bench import embedding
+
+            r, md = embedding.run(data, quick)
+        else:
+            r, md = _scale(data, quick)
+        results[stage] = r
+        sections.append(md)
+        log(f"bench: {stage} took {time.perf_counter() - t:.0f} s")
+    info["loadavg_end"] = report.loadavg()
+    info["minutes"] = (time.perf_counter() - t0) / 60
+    rows = targets(results)
+    summary = ["## Targets (issue 12)", ""] + (report.table(["what", "target", "measured", ""], rows) if rows
+                                                  else ["(no stage with a target ran)"])
+    if quick:
+        summary += ["", "A `--quick` run: fewer photos and runs, so the figures are rougher (top-1 on a fifth of "
+                        "imagenet-sample is not enough to judge int8; the full run decides)."]
+    path = report.write(out, info, ["\n".join(summary)] + sections)
+    return {"info": info, "targets": rows, "results": results, "markdown": str(path)}

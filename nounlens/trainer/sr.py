@@ -13,10 +13,8 @@ import csv
 import io
 import math
 import os
-import platform
 import random
-import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -143,12 +141,6 @@ class TrainConfig:
     width: dict = field(default_factory=lambda: {"nf": 32, "n_res": 4, "nf_mid": 16, "nf_hi": 8})
 
 
-def _identity(config: dict) -> dict:
-    """The settings a checkpoint must share with the run that resumes it."""
-    return {k: v for k, v in config.items()
-            if k not in ("resume", "threads", "checkpoint_every", "eval_every", "steps")}  # steps: may extend
-
-
 def to_tensor(batch: np.ndarray):
     import torch
 
@@ -162,14 +154,6 @@ def psnr(a, b) -> float:
     return 10 * math.log10(1.0 / max(mse, 1e-12))
 
 
-def learning_rate(cfg: TrainConfig, step: int) -> float:
-    """Linear warm-up over 50 steps, then cosine down to 5% of the peak."""
-    if step < 50:
-        return cfg.lr * (step + 1) / 50
-    t = (step - 50) / max(1, cfg.steps - 50)
-    return cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(t, 1.0))))
-
-
 def train(cfg: TrainConfig, progress: bool = True, command: str = "") -> dict:
     """Train, checkpointing to OUT.ckpt every `checkpoint_every` steps (resumed from if present),
     and write the final weights with how they were made to `out`."""
@@ -177,12 +161,11 @@ def train(cfg: TrainConfig, progress: bool = True, command: str = "") -> dict:
     from torch.nn import functional as F
 
     from nounlens.models.sr import SRNet, save_weights
+    from nounlens.trainer.loop import fit, record, setup
     from nounlens.trainer.losses import FeatureLoss
 
-    torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
-    torch.manual_seed(cfg.seed)
+    setup(cfg)
     out = Path(cfg.out).expanduser()
-    ckpt_path = out.with_name(out.name + ".ckpt")
     photos = list_photos(cfg.data)
     held = holdout_paths(cfg.data, cfg.holdout_csv)
     train_paths, val_paths = split(photos, held, cfg.val_fraction, cfg.seed)
@@ -197,67 +180,28 @@ def train(cfg: TrainConfig, progress: bool = True, command: str = "") -> dict:
     net = SRNet(**cfg.width).to(memory_format=torch.channels_last)
     loss_fn = FeatureLoss(cfg.feature_weight, cfg.pixel_weight).to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-    rng = np.random.default_rng(cfg.seed)
-    state = {"step": 0, "seconds": 0.0, "history": []}
-    if cfg.resume and ckpt_path.exists():
-        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
-        if _identity(ckpt["config"]) != _identity(asdict(cfg)):
-            raise NounlensError(f"{ckpt_path} was made with other settings; delete it or use --no-resume")
-        net.load_state_dict(ckpt["model"])
-        opt.load_state_dict(ckpt["opt"])
-        rng.bit_generator.state = ckpt["rng"]
-        torch.set_rng_state(ckpt["torch_rng"])
-        state = ckpt["state"]
-        tqdm.write(f"resumed from {ckpt_path} at step {state['step']}")
 
-    def checkpoint() -> None:
-        tmp = ckpt_path.with_name(ckpt_path.name + f".tmp{os.getpid()}")
-        torch.save({"config": asdict(cfg), "model": net.state_dict(), "opt": opt.state_dict(),
-                    "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(), "state": state}, tmp)
-        tmp.replace(ckpt_path)
+    def step_loss(rng):
+        x, y = (to_tensor(a) for a in random_crops(train_pairs, rng, cfg.batch_size, cfg.crop))
+        parts = loss_fn.parts(net(x), y)
+        loss = cfg.feature_weight * parts["feature"] + cfg.pixel_weight * parts["pixel"]
+        return loss, {"loss": loss.item(), "feat": parts["feature"].item(), "pix": parts["pixel"].item()}
 
     def validate() -> dict:
-        net.eval()
         with torch.inference_mode():
             x, y = to_tensor(vx), to_tensor(vy)
             sr = torch.cat([net(x[i:i + 64]) for i in range(0, len(x), 64)])
             bic = F.interpolate(x, scale_factor=4, mode="bicubic", align_corners=False)
-            row = {"step": state["step"], "val_psnr": round(psnr(sr, y), 3), "bicubic_psnr": round(psnr(bic, y), 3),
-                   "val_loss": round(float(loss_fn(sr, y)), 5)}
-        net.train()
-        return row
+            return {"val_psnr": round(psnr(sr, y), 3), "bicubic_psnr": round(psnr(bic, y), 3),
+                    "val_loss": round(float(loss_fn(sr, y)), 5)}
 
-    net.train()
-    bar = tqdm(total=cfg.steps, initial=state["step"], desc="train sr", unit="step", disable=not progress)
-    start = time.perf_counter() - state["seconds"]
-    while state["step"] < cfg.steps:
-        for g in opt.param_groups:
-            g["lr"] = learning_rate(cfg, state["step"])
-        x, y = (to_tensor(a) for a in random_crops(train_pairs, rng, cfg.batch_size, cfg.crop))
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
-            parts = loss_fn.parts(net(x), y)
-            loss = cfg.feature_weight * parts["feature"] + cfg.pixel_weight * parts["pixel"]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        state["step"] += 1
-        state["seconds"] = time.perf_counter() - start
-        bar.update(1)
-        bar.set_postfix(loss=f"{loss.item():.4f}", feat=f"{parts['feature'].item():.4f}",
-                        pix=f"{parts['pixel'].item():.4f}", refresh=False)
-        if vx is not None and (state["step"] % cfg.eval_every == 0 or state["step"] == cfg.steps):
-            row = validate()
-            state["history"].append(row)
-            tqdm.write(f"step {row['step']}: validation PSNR {row['val_psnr']:.2f} dB "
-                       f"(bicubic {row['bicubic_psnr']:.2f}), loss {row['val_loss']:.4f}")
-        if state["step"] % cfg.checkpoint_every == 0 or state["step"] == cfg.steps:
-            checkpoint()
-    bar.close()
-    trained = {"command": command, "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-               "data": [str(Path(d).expanduser()) for d in cfg.data], "train_photos": len(train_pairs),
-               "val_photos": len(val_pairs), "held_out": len(set(held) & set(photos)), "steps": state["step"],
-               "minutes": round(state["seconds"] / 60, 1), "threads": torch.get_num_threads(),
-               "config": {k: v for k, v in asdict(cfg).items() if k not in ("data", "out", "resume")},
-               "history": state["history"]}
+    def report(row: dict) -> str:
+        return (f"step {row['step']}: validation PSNR {row['val_psnr']:.2f} dB "
+                f"(bicubic {row['bicubic_psnr']:.2f}), loss {row['val_loss']:.4f}")
+
+    state = fit(cfg, net, opt, out.with_name(out.name + ".ckpt"), step_loss, validate if vx is not None else None,
+                "train sr", progress, report)
+    trained = record(cfg, state, command, cfg.data, train_photos=len(train_pairs), val_photos=len(val_pairs),
+                     held_out=len(set(held) & set(photos)))
     save_weights(net, out, trained)
     return trained

@@ -82,7 +82,7 @@ class Backbone:
     model (models.quantize), `'torch'` for training/export."""
 
     def __init__(self, name: str = "efficientnet-lite0", runtime: str = "onnx", threads: int | None = None,
-                 spin: bool = True):
+                 spin: bool = False, chunk: int = 8):
         self.name = name
         self.size = BACKBONES[name][2] if name in BACKBONES else 224
         self.weights = weights_path(name)
@@ -91,7 +91,11 @@ class Backbone:
             raise NounlensError(f"unknown runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}")
         self.runtime = runtime
         self.threads = threads or os.cpu_count() or 1
-        self.spin = spin  # ONNX Runtime's idle threads busy-wait: lower latency, but CPU taken from decoding
+        # Measured on the shared 2-core machine (docs/benchmarks.md): ONNX Runtime threads that busy-wait
+        # between ops take the CPU that decoding workers and other jobs need (spin off: ~1.5-1.9x faster
+        # under load), and 8 photos per run keep activations in cache (8 vs 32: 1.1-1.3x faster).
+        self.spin = spin
+        self.chunk = chunk
         self._session = None
         self._fc_w, self._fc_b = classifier(name)
 
@@ -109,8 +113,11 @@ class Backbone:
             with torch.inference_mode():
                 f, y = torch_model(self.name)(torch.from_numpy(x))
             return f.numpy(), y.numpy()
-        f, y = self.session().run(None, {"pixels": x})
-        return f, y
+        session = self.session()
+        outs = [session.run(None, {"pixels": x[i:i + self.chunk]}) for i in range(0, max(len(x), 1), self.chunk)]
+        if len(outs) == 1:
+            return outs[0][0], outs[0][1]
+        return np.concatenate([o[0] for o in outs]), np.concatenate([o[1] for o in outs])
 
     def session(self):
         if self._session is None:
@@ -147,9 +154,10 @@ def export_onnx(name: str, path: Path) -> float:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".tmp{os.getpid()}")
     try:
-        torch.onnx.export(model, (x,), str(tmp), input_names=["pixels"], output_names=["features", "logits"],
-                          dynamic_axes={"pixels": {0: "n"}, "features": {0: "n"}, "logits": {0: "n"}},
-                          opset_version=17, dynamo=False)
+        with torch.no_grad():  # tracing with autograd on fails once the module has run under inference_mode
+            torch.onnx.export(model, (x,), str(tmp), input_names=["pixels"], output_names=["features", "logits"],
+                              dynamic_axes={"pixels": {0: "n"}, "features": {0: "n"}, "logits": {0: "n"}},
+                              opset_version=17, dynamo=False)
     finally:
         model.eval()  # export may leave the module in training mode
     with torch.inference_mode():

@@ -167,3 +167,17 @@ def test_catalogue_index_catches_up_and_is_rechosen_as_it_grows(tmp_path, monkey
     reread = load_vectors(cat, current=stale, save=False)
     assert reread.generation == cat.generation() and new[1] not in reread.search(x[201], 5)[1][0]
     cat.close()
+
+
+def test_gpu_path_falls_back_to_cpu_when_faiss_cannot_clone(monkeypatch, capsys):
+    """Where faiss reports a GPU but cannot move the index there, searches stay right, on the CPU."""
+    x = structured(300, d=16)
+    vi = VectorIndex.build(np.arange(300), x, 16, 1)
+    monkeypatch.setattr(V, "gpu_count", lambda: 1)
+    monkeypatch.setattr(V.faiss, "index_cpu_to_gpu", lambda *a: (_ for _ in ()).throw(RuntimeError("no GPU")),
+                        raising=False)
+    monkeypatch.setattr(V, "_gpu_resources", lambda: None)
+    assert vi.search(x[5], 1)[1][0, 0] == 5
+    vi.add(np.array([999]), x[[5]])
+    assert set(vi.search(x[5], 2)[1][0]) == {5, 999}
+    assert capsys.readouterr().err.count("FAISS on CPU") == 1

@@ -245,13 +245,13 @@ class VectorIndex:
                 self.index.add_with_ids(vectors[s:s + step], ids[s:s + step])
                 bar.update(len(ids[s:s + step]))
         self._max_id = max(self._max_id, int(ids.max()))
-        self._gpu = None
+        self._gpu = None if self._gpu is not False else False  # GPU copy is stale
 
     def remove(self, ids) -> None:
         ids = np.asarray(list(ids), dtype=np.int64)
         if not len(ids) or ids.min() > self._max_id:  # new photos: nothing to remove
             return
-        self._gpu = None
+        self._gpu = None if self._gpu is not False else False  # GPU copy is stale
         if self.kind == FLAT:
             self._own()
             self.index.remove_ids(ids)
@@ -284,11 +284,13 @@ class VectorIndex:
 
     def _raw(self, q: np.ndarray, k: int, setting: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
         if self.kind == FLAT:
-            if gpu_count():
-                if self._gpu is None:
+            if self._gpu is None and gpu_count():
+                try:
                     self._gpu = faiss.index_cpu_to_gpu(_gpu_resources(), 0, self.index)
-                return self._gpu.search(q, k)
-            return self.index.search(q, k)
+                except (RuntimeError, AttributeError) as e:  # a faiss-gpu that cannot clone this index
+                    print(f"nounlens: FAISS on CPU ({e})", file=sys.stderr)
+                    self._gpu = False
+            return (self._gpu or self.index).search(q, k)
         d, i = self.index.search(q, k, params=self._params(setting))
         if self.kind == IVFPQ:  # squared L2 -> inner product (x is unit; any query norm)
             d = np.where(i >= 0, ((q * q).sum(1, keepdims=True) + 1 - d) / 2, -np.inf).astype(np.float32)

@@ -9,7 +9,7 @@ import platform
 import sys
 from pathlib import Path
 
-from nounlens import __version__
+from nounlens import __version__, cli_style
 from nounlens.settings import NounlensError, default_catalogue, home
 
 
@@ -170,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="file to write (.png, .jpg, ...)")
     p.add_argument("--weights", default=None, help="weights file (default: the shipped ones)")
     _common(p)
+    cli_style.add_parsers(sub, train, evals, _common)  # style; train style; eval style
     return parser
 
 
@@ -454,12 +455,12 @@ def cmd_thumb(args) -> int:
     return 0
 
 
-TRAIN_COMMANDS = {"devise": cmd_train_devise, "sr": cmd_train_sr}
-EVAL_COMMANDS = {"quality": cmd_eval_quality, "sr": cmd_eval_sr}
+TRAIN_COMMANDS = {"devise": cmd_train_devise, "sr": cmd_train_sr, "style": cli_style.cmd_train_style}
+EVAL_COMMANDS = {"quality": cmd_eval_quality, "sr": cmd_eval_sr, "style": cli_style.cmd_eval_style}
 
 COMMANDS = {"index": cmd_index, "bench": cmd_bench, "search": cmd_search, "similar": cmd_similar, "label": cmd_label,
             "nouns": cmd_nouns, "info": cmd_info, "demo": cmd_demo, "ui": cmd_ui,
-            "train": cmd_train, "eval": cmd_eval, "thumb": cmd_thumb}
+            "train": cmd_train, "eval": cmd_eval, "thumb": cmd_thumb, "style": cli_style.cmd_style}
 
 if __name__ == "__main__":
     sys.exit(main())

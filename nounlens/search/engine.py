@@ -19,6 +19,7 @@ from nounlens.models.hierarchy import RERANK, ClassScorer, softmax
 from nounlens.search.maps import PhotoMap, noun_neighbourhood, photo_map
 from nounlens.search.photos import DISPLAY_SIDE, display_jpeg
 from nounlens.search.query import QueryEncoder, Resolved
+from nounlens.search.restyle import Restyled, Restyler
 from nounlens.search.suggest import Suggestion, suggest
 from nounlens.search.upscale import Upscaler, encode, thumbnail_of_path
 from nounlens.settings import NounlensError, default_catalogue
@@ -258,6 +259,24 @@ class Engine:
                     raise NounlensError(f"no such photo: {image}")
                 thumb = thumbnail_of_path(path)
         return encode(self.upscaler(weights).pixels([thumb])[0], fmt)
+
+    @functools.cached_property
+    def restyler(self) -> Restyler:
+        return Restyler()
+
+    def stylize(self, image: int | str | Path | bytes, style: str | Path | bytes | None = None,
+                model: str | Path | None = None, **options) -> Restyled:
+        """Restyle a result (by id) or any photo: with a painting `style`, by optimising the pixels
+        (options: cfg, mask, style2, progress; see search.restyle); without, by one pass of a trained
+        stylizer (`model`: the shipped "irises" by default; options: size, colour, mask)."""
+        if isinstance(image, int):
+            rec = self.catalogue.record(image)
+            if rec is None:
+                raise NounlensError(f"no photo with id {image} in {self.catalogue.path}")
+            image = rec.path
+        if style is not None:
+            return self.restyler.optimise(image, style, **options)
+        return self.restyler.fast(image, model, **options)
 
     # ---- browsing (the UI) -----------------------------------------------------------------------
     def suggest(self, text: str, k: int = 8) -> list[Suggestion]:

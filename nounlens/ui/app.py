@@ -17,6 +17,7 @@ from nounlens.search.engine import Engine, Result
 from nounlens.search.photos import MAX_UPLOAD_BYTES, check_upload
 from nounlens.settings import NounlensError, default_catalogue
 from nounlens.ui.charts import noun_map_chart, photo_map_chart
+from nounlens.ui.restyle import restyle_panel
 
 VIEWS = ("Search", "Photo", "Upload", "Map", "Nouns")
 DEFAULT_THRESHOLD = 0.30  # cosine; below it ConSE matches are mostly wrong (e.g. "democracy" on ImageNet photos)
@@ -218,6 +219,7 @@ def photo_view(engine: Engine) -> None:
     with right:
         st.subheader("What is this?")
         st.container(key="nouns").markdown(noun_lines(engine.photo_nouns(rec.id, 5)))
+    restyle_panel(engine, rec.id)
     st.subheader("Similar photos")
     result_grid(engine, engine.similar_to(rec.id, 10), "similar")
 

@@ -64,17 +64,21 @@ def test_naive_baseline_does_the_same_job_as_the_indexer(photos):
 
 
 def test_ingest_measures_all_three_ways(photos):
-    r = ingest.measure(photos, runs=1, workers=1)
-    for way in ("naive", "one_process", "pool"):
+    r = ingest.measure(photos, runs=1, workers=1, other_python=sys.executable)  # same PIL: no second naive
+    here = f"naive_{loaded_pil()['pil']}"
+    for way in (here, "one_process", "pool"):
         assert r[way]["n"] == len(photos) and r[way]["per_s"] > 0 and len(r[way]["seconds"]) == 1
-    assert r["speedup"] == pytest.approx(r["pool"]["per_s"] / r["naive"]["per_s"], rel=0.01)
+    assert [k for k in r if k.startswith("naive_")] == [here] and r["baseline"] == here
+    assert r["speedup"] == pytest.approx(r["pool"]["per_s"] / r[here]["per_s"], rel=0.01)
     assert len(r["loadavg"]) == 3
 
 
-def test_resize_alone_runs_under_another_interpreter(photos):
-    run = ingest._resize_run(sys.executable, photos[:3], runs=1)
+def test_plain_pillow_runs_under_another_interpreter(photos):
+    run = ingest._other(sys.executable, "resize", photos[:3], runs=1)
     assert run["pil"] == loaded_pil()["pil"] and run["photos"] == 3
     assert set(run["ops"]) == {"bicubic_224", "lanczos_72"} and all(o["ms_per_photo"] > 0 for o in run["ops"].values())
+    naive = ingest._other(sys.executable, "naive", photos[:2], runs=2)
+    assert naive["photos"] == 2 and len(naive["seconds"]) == 2 and min(naive["seconds"]) > 0
     same = ingest.resize_share(photos[:2], runs=1, other_python=sys.executable)
     assert same["source"].startswith("not measured") and "ratios" not in same  # never a ratio of a PIL with itself
 
@@ -128,7 +132,7 @@ def test_bench_command_writes_the_page(shared_like, tmp_path, capsys):
     assert main(["bench", "--quick", "--stages", "ingest", "--data", shared_like, "--out", str(out), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     sets = result["results"]["ingest"]["sets"]
-    assert sets["imagenet-sample"]["naive"]["n"] == 2 and sets["highres_512"]["naive"]["n"] == 8  # quick: every 5th
+    assert sets["imagenet-sample"]["pool"]["n"] == 2 and sets["highres_512"]["pool"]["n"] == 8  # quick: every 5th
     text = out.read_text()
     assert text.startswith("# Benchmarks") and "load average" in text and "## (a) Ingest" in text
     assert [row[0] for row in result["targets"]][:2] == ["ingest, imagenet-sample, vs naive Pillow",

@@ -162,12 +162,14 @@ def run(data: str | Path, quick: bool = False, photos: list[str] | None = None,
     import torch
 
     torch.set_num_threads(min(TORCH_THREADS, threads))
-    paths = photos or labelled_imagenet(data, every=10 if quick else 2)[0]
+    every = 10 if quick else 4
+    paths = photos or labelled_imagenet(data, every=every)[0]
     runs = 3
     models = ModelStack()
     t0 = time.perf_counter()
     cold = warm(models)
-    r: dict = {"photos": len(paths), "runs": runs, "cold_load_s": round(cold, 2), "workers": default_workers(),
+    r: dict = {"photos": len(paths), "every": None if photos else every, "runs": runs,
+               "cold_load_s": round(cold, 2), "workers": default_workers(),
                "onnx_threads": models.backbone.threads, "torch_threads": torch.get_num_threads()}
 
     # everything interleaved run by run, so load from other jobs falls on all alike
@@ -245,8 +247,9 @@ def markdown(r: dict) -> str:
             ["torch batched (32, channels-last), fp32", r["batched"]["per_s"],
              f"{ratio(r['batched']['per_s'], r['eager']['per_s'])}x"]]
     lines = ["## (b) Embedding: `nounlens index` end to end", "",
-             f"Photos/s from photo files to unit vectors, on the same {n} photos of imagenet-sample (every "
-             f"{'10th' if n <= 100 else '2nd'}), medians of {r['runs']} runs interleaved. `index` runs the real "
+             f"Photos/s from photo files to unit vectors, on the same {n} photos of imagenet-sample"
+             + (f" (every {r['every']}th)" if r.get("every") else "") + f", medians of {r['runs']} runs "
+             "interleaved. `index` runs the real "
              f"pipeline (`indexer.pipeline.index_paths`) into a fresh catalogue in a temporary folder: walk, read "
              f"+ hash, decode in {r['workers']} spawned worker(s) overlapped with the model, EfficientNet-Lite0 in "
              f"ONNX Runtime ({r['onnx_threads']} intra-op threads, not spinning, 8 photos per run), ConSE, one LMDB "

@@ -1,12 +1,14 @@
 """Stage (a), ingest: photos/s for decode + orient + resize + crop + thumbnail, nounlens's own path
-(data.images.decode_job in the indexer's decoding pool) against the obvious single-process Pillow code,
-on the same photos in the same run; and pillow-simd's own share, resize alone.
+(data.images.decode_job in the indexer's decoding pool) against the obvious single-process code with stock
+Pillow, on the same photos in the same run; and pillow-simd's own share, resize alone.
+
+The naive baseline and resize alone live in plain_pillow.py, which runs under any Python with PIL: given
+a second interpreter with the other Pillow (`--other-python`), both Pillows are timed in the same run.
 """
 
 from __future__ import annotations
 
 import csv
-import io
 import json
 import os
 import subprocess
@@ -15,15 +17,16 @@ import time
 from datetime import date
 from pathlib import Path
 
-from PIL import Image, ImageOps
-
+from nounlens.bench.plain_pillow import naive, naive_all
 from nounlens.bench.report import loadavg, loaded_pil, rate, ratio, table, timed_runs
-from nounlens.data.images import MODEL_SIZE, THUMB_QUALITY, THUMB_SIDE, decode_job
+from nounlens.data.images import decode_job
 from nounlens.indexer.pipeline import DECODE_CHUNK, decode_pool
 from nounlens.settings import NounlensError
 
-RESIZE_SCRIPT = Path(__file__).with_name("resize_micro.py")
-RECORDED = Path(__file__).with_name("recorded_resize.json")  # the other Pillow's resize run, for machines without it
+__all__ = ["naive", "measure", "resize_share", "record_resize", "run", "markdown"]
+
+SCRIPT = Path(__file__).with_name("plain_pillow.py")
+RECORDED = Path(__file__).with_name("recorded_resize.json")  # both Pillows' resize run, for machines with one
 
 
 def imagenet_photos(data: Path, every: int = 1) -> list[str]:
@@ -41,27 +44,6 @@ def highres_photos(data: Path) -> list[str]:
         return [str(folder / row["path"]) for row in csv.DictReader(f)]
 
 
-def naive(data: bytes) -> tuple[bytes, bytes]:
-    """The obvious code: full decode, no draft mode, resize straight from full size, crop, and a thumbnail
-    resized from the full photo. Same outputs as decode(): 224x224 RGB pixels and a 72-px JPEG."""
-    img = ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB")
-    w, h = img.size
-    s = MODEL_SIZE / min(w, h)
-    big = img.resize((max(MODEL_SIZE, round(w * s)), max(MODEL_SIZE, round(h * s))), Image.Resampling.BICUBIC)
-    left, top = (big.width - MODEL_SIZE) // 2, (big.height - MODEL_SIZE) // 2
-    pixels = big.crop((left, top, left + MODEL_SIZE, top + MODEL_SIZE)).tobytes()
-    s = THUMB_SIDE / min(w, h)
-    thumb = img.resize((max(THUMB_SIDE, round(w * s)), max(THUMB_SIDE, round(h * s))), Image.Resampling.LANCZOS)
-    buf = io.BytesIO()
-    thumb.save(buf, "JPEG", quality=THUMB_QUALITY)
-    return pixels, buf.getvalue()
-
-
-def _naive_all(paths: list[str]) -> None:
-    for p in paths:
-        naive(Path(p).read_bytes())
-
-
 def _ours_in_process(paths: list[str]) -> None:
     for p in paths:
         if decode_job(p)[3] is not None:
@@ -74,93 +56,118 @@ def _ours_pool(pool, paths: list[str]) -> None:
             raise NounlensError(f"cannot decode {result[0]}")
 
 
-def measure(paths: list[str], runs: int, workers: int) -> dict:
-    """Naive, nounlens in one process, and nounlens in its decoding pool, interleaved run by run so a
-    change in the machine's load hits all three alike. The pool is started once (the indexer starts it
-    once per run); its start-up is reported apart."""
+def _other(python: str, what: str, paths: list[str], runs: int) -> dict:
+    """plain_pillow.py under another interpreter (its own environment: PYTHONPATH dropped), or under this
+    one (environment kept, so it loads the PIL this process loaded)."""
+    env = None if python == sys.executable else {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run([python, str(SCRIPT), what, "--runs", str(runs), *paths], capture_output=True, text=True,
+                          env=env, timeout=900)
+    if proc.returncode:
+        last = (proc.stderr or "").strip().splitlines()[-1:] or ["no output"]
+        raise NounlensError(f"plain_pillow.py {what} under {python} failed: {last[0]}")
+    return json.loads(proc.stdout)
+
+
+def other_pil(other_python: str | None) -> str | None:
+    """The Pillow flavour of the other interpreter, or None when there is none (or it is the same)."""
+    if not other_python:
+        return None
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    code = f"import runpy; print(runpy.run_path({str(SCRIPT)!r})['flavour']())"
+    proc = subprocess.run([other_python, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    if proc.returncode:
+        raise NounlensError(f"--other-python {other_python} cannot import PIL")
+    flavour = proc.stdout.strip()
+    return None if flavour == loaded_pil()["pil"] else flavour
+
+
+def measure(paths: list[str], runs: int, workers: int, other_python: str | None = None) -> dict:
+    """Naive (this PIL, and the other one when given), nounlens in one process, and nounlens in its decoding
+    pool, interleaved run by run so a change in the machine's load hits all alike. The pool is started
+    once (the indexer starts it once per run); its start-up is reported apart."""
+    here = loaded_pil()["pil"]
+    other = other_pil(other_python)
     for p in paths:  # the file cache warm for everyone
         Path(p).read_bytes()
     t = time.perf_counter()
     with decode_pool(workers) as pool:
         pool.map(decode_job, paths[: 2 * workers], chunksize=1)  # workers imported and running
         start = time.perf_counter() - t
-        secs: dict[str, list[float]] = {"naive": [], "one_process": [], "pool": []}
+        secs: dict[str, list[float]] = {f"naive_{here}": [], "one_process": [], "pool": []}
+        if other:
+            secs[f"naive_{other}"] = []
         for _ in range(runs):
-            secs["naive"] += timed_runs(lambda: _naive_all(paths), 1)
+            secs[f"naive_{here}"] += timed_runs(lambda: naive_all(paths), 1)
+            if other:
+                secs[f"naive_{other}"] += _other(other_python, "naive", paths, 1)["seconds"]
             secs["one_process"] += timed_runs(lambda: _ours_in_process(paths), 1)
             secs["pool"] += timed_runs(lambda: _ours_pool(pool, paths), 1)
     out = {name: rate(len(paths), s) for name, s in secs.items()}
-    out["workers"] = workers
-    out["pool_start_s"] = round(start, 3)
-    out["speedup"] = ratio(out["pool"]["per_s"], out["naive"]["per_s"])
-    out["speedup_one_process"] = ratio(out["one_process"]["per_s"], out["naive"]["per_s"])
-    out["loadavg"] = loadavg()
+    # the target's baseline is stock Pillow; without it (pillow-simd loaded, no other Python) the naive code
+    # under pillow-simd stands in, which is the harder baseline
+    base = out.get("naive_Pillow") or out[f"naive_{here}"]
+    out |= {"pil": here, "workers": workers, "pool_start_s": round(start, 3),
+            "baseline": "naive_Pillow" if "naive_Pillow" in out else f"naive_{here}",
+            "speedup": ratio(out["pool"]["per_s"], base["per_s"]),
+            "speedup_one_process": ratio(out["one_process"]["per_s"], base["per_s"]),
+            "speedup_same_pil": ratio(out["pool"]["per_s"], out[f"naive_{here}"]["per_s"]),
+            "loadavg": loadavg()}
     return out
 
 
 # ---- pillow-simd's own share ----------------------------------------------------------------------------
-def _resize_run(python: str, paths: list[str], runs: int) -> dict:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} if python != sys.executable else None
-    proc = subprocess.run([python, str(RESIZE_SCRIPT), "--runs", str(runs), *paths], capture_output=True,
-                          text=True, env=env, timeout=600)
-    if proc.returncode:
-        raise NounlensError(f"resize benchmark under {python} failed: {(proc.stderr or '').strip().splitlines()[-1:]}")
-    return json.loads(proc.stdout)
-
-
 def resize_share(paths: list[str], runs: int, other_python: str | None = None) -> dict:
-    """Resize alone under this process's Pillow and the other one (a second interpreter, run as a
-    subprocess, alternating) or, failing that, against the recorded run of the other one."""
+    """Resize alone under this process's Pillow and the other one (a second interpreter, alternating, the
+    faster of two calls each) or, failing that, against the recorded run of the other one."""
     names = [Path(p).name for p in paths]
-    here = loaded_pil()["pil"]
     if other_python:
         this, other = [], []
         for _ in range(2):
-            this.append(_resize_run(sys.executable, paths, runs))
-            other.append(_resize_run(other_python, paths, runs))
-        best = {"this": min(this, key=lambda r: r["ops"]["bicubic_224"]["ms_per_photo"]),
-                "other": min(other, key=lambda r: r["ops"]["bicubic_224"]["ms_per_photo"])}
-        if best["this"]["pil"] == best["other"]["pil"]:
-            return {"source": f"not measured: {other_python} loads the same PIL ({best['this']['pil']})",
-                    "this": best["this"]}
-        by = {best["this"]["pil"]: best["this"], best["other"]["pil"]: best["other"]}
-        source = f"measured now: {sys.executable} and {other_python}"
-        recorded_at = None
+            this.append(_other(sys.executable, "resize", paths, runs))
+            other.append(_other(other_python, "resize", paths, runs))
+        fast = {k: min(v, key=lambda r: r["ops"]["bicubic_224"]["ms_per_photo"]) for k, v in
+                (("this", this), ("other", other))}
+        if fast["this"]["pil"] == fast["other"]["pil"]:
+            return {"source": f"not measured: {other_python} loads the same PIL ({fast['this']['pil']})",
+                    "this": fast["this"]}
+        by = {fast["this"]["pil"]: fast["this"], fast["other"]["pil"]: fast["other"]}
+        source, recorded = f"measured now, {sys.executable} and {other_python}", None
     else:
-        live = _resize_run(sys.executable, paths, runs)
+        live = _other(sys.executable, "resize", paths, runs)
         if not RECORDED.exists():
             return {"source": "not measured (no --other-python and no recorded run)", "this": live}
-        rec = json.loads(RECORDED.read_text())
-        if rec.get("photos") != names:
+        recorded = json.loads(RECORDED.read_text())
+        if recorded.get("photos") != names:
             return {"source": "not measured (the recorded run used other photos)", "this": live}
-        others = [r for flavour, r in rec["runs"].items() if flavour != live["pil"]]
+        others = [r for flavour, r in recorded["runs"].items() if flavour != live["pil"]]
         by = {live["pil"]: live, **({others[0]["pil"]: others[0]} if others else {})}
-        source = f"this PIL measured now; the other from the run recorded on {rec['date']} ({RECORDED.name})"
-        recorded_at = rec
-    out = {"source": source, "runs": by, "this_pil": here}
+        source = f"this PIL measured now, the other from the run recorded on {recorded['date']} ({RECORDED.name})"
+    out = {"source": source, "runs": by}
     if "Pillow" in by and "pillow-simd" in by:
         stock, simd = by["Pillow"]["ops"], by["pillow-simd"]["ops"]
         out["ratios"] = {op: ratio(stock[op]["ms_per_photo"], simd[op]["ms_per_photo"]) for op in stock}
-    if recorded_at:
-        rr = recorded_at["runs"]
-        out["recorded"] = {"date": recorded_at["date"], "loadavg": recorded_at.get("loadavg"),
+    if recorded:
+        rr = recorded["runs"]
+        out["recorded"] = {"date": recorded["date"], "loadavg": recorded.get("loadavg"),
                            "ratios": {op: ratio(rr["Pillow"]["ops"][op]["ms_per_photo"],
                                                 rr["pillow-simd"]["ops"][op]["ms_per_photo"])
                                       for op in rr["Pillow"]["ops"]}}
     return out
 
 
+def resize_photos(data: Path) -> list[str]:
+    return imagenet_photos(data, every=20)  # 50 photos, the same in quick and full runs (and the recorded one)
+
+
 def record_resize(data: Path, other_python: str, runs: int = 5) -> Path:
-    """Store both Pillows' resize runs in the package, for `nounlens bench` on machines with only one."""
-    paths = resize_photos(data)
+    """Store both Pillows' resize runs in the package, for `nounlens bench` on machines with only one:
+    python -c "from nounlens.bench.ingest import *; record_resize(Path('../shared/data'), '/tmp/simdvenv/bin/python')"
+    """
+    paths = resize_photos(Path(data))
     share = resize_share(paths, runs, other_python)
     RECORDED.write_text(json.dumps({"date": date.today().isoformat(), "loadavg": loadavg(),
                                     "photos": [Path(p).name for p in paths], "runs": share["runs"]}, indent=1) + "\n")
     return RECORDED
-
-
-def resize_photos(data: Path) -> list[str]:
-    return imagenet_photos(data, every=20)  # 50 photos, the same in quick and full runs (and the recorded one)
 
 
 # ---- the stage ------------------------------------------------------------------------------------------
@@ -168,35 +175,40 @@ def run(data: str | Path, quick: bool = False, other_python: str | None = None, 
         photos: list[str] | None = None, highres: list[str] | None = None) -> tuple[dict, str]:
     data = Path(data).expanduser()
     workers = workers or os.cpu_count() or 1
-    runs = 3
     sets = {"imagenet-sample": photos or imagenet_photos(data, every=5 if quick else 1),
             "highres_512": highres or highres_photos(data)}
-    result: dict = {"workers": workers, "sets": {}}
+    result: dict = {"workers": workers, "pil": loaded_pil(), "sets": {}}
     for name, paths in sets.items():
-        result["sets"][name] = measure(paths, runs, workers)
-    resize_paths = photos[:8] if photos else resize_photos(data)
-    result["resize"] = resize_share(resize_paths, 3 if quick else 5, other_python)
+        result["sets"][name] = measure(paths, 3, workers, other_python)
+    result["resize"] = resize_share(photos[:8] if photos else resize_photos(data), 3 if quick else 5, other_python)
     return result, markdown(result)
 
 
 def markdown(r: dict) -> str:
+    pil = r["pil"]
     rows = []
     for name, s in r["sets"].items():
-        rows.append([f"{name} ({s['naive']['n']} photos)", s["naive"]["per_s"], s["one_process"]["per_s"],
+        naive_stock = s.get("naive_Pillow", {}).get("per_s", "-")
+        naive_simd = s.get("naive_pillow-simd", {}).get("per_s", "-")
+        rows.append([f"{name} ({s['pool']['n']} photos)", naive_stock, naive_simd, s["one_process"]["per_s"],
                      f"{s['pool']['per_s']} ({s['workers']} workers)", f"**{s['speedup']}x**",
-                     f"{s['speedup_one_process']}x", s["loadavg"][0]])
+                     f"{s['speedup_one_process']}x", f"{s['speedup_same_pil']}x", s["loadavg"][0]])
     lines = ["## (a) Ingest: decode + orient + resize + crop + thumbnail", "",
              "Photos/s for what the indexer does to every photo before the model: read, hash, decode, EXIF "
              "orientation, RGB, resize the short side to 224 and centre-crop, and a 72-px JPEG thumbnail. "
-             "*naive*: plain Pillow in one process, full decode (no draft mode), resize straight from full size, "
-             "thumbnail resized from the full photo. *nounlens*: `data.images.decode_job` (JPEG draft mode, "
-             "reducing_gap), in one process and in the indexer's spawned decoding pool (started once, "
-             "start-up listed below). Medians of 3 runs, interleaved.", ""]
-    lines += table(["photos", "naive /s", "nounlens, 1 process /s", "nounlens, pool /s", "speed-up (pool)",
-                    "speed-up (1 process)", "load (1 min)"], rows)
+             "*naive* (`bench/plain_pillow.py`): one process, full decode (no draft mode), resize straight from "
+             "full size, thumbnail resized from the full photo; its target baseline is stock Pillow. *nounlens*: "
+             f"`data.images.decode_job` under the loaded {pil['pil']} {pil['version']} (JPEG draft mode, one "
+             "resampling of the full photo, the thumbnail from the 224-px copy), in one process and in the "
+             "indexer's spawned decoding pool (started once; start-up below). Medians of 3 runs, interleaved.", ""]
+    lines += table(["photos", "naive, Pillow /s", "naive, pillow-simd /s", "nounlens, 1 process /s",
+                    "nounlens, pool /s", "speed-up vs naive Pillow", "(1 process)", f"vs naive on {pil['pil']}",
+                    "load (1 min)"], rows)
+    first = next(iter(r["sets"].values()))
     starts = ", ".join(f"{n}: {s['pool_start_s']} s" for n, s in r["sets"].items())
-    lines += ["", f"Pool start-up (paid once per `index` run): {starts}. Targets: ≥ 3x on imagenet-sample, "
-                  "≥ 5x on the 52 large photos."]
+    lines += ["", f"Baseline of the speed-up: {first['baseline'].replace('naive_', 'naive on ')}. Pool start-up "
+                  f"(paid once per `index` run): {starts}. Targets: ≥ 3x on imagenet-sample, ≥ 5x on the 52 "
+                  "large photos."]
     rs = r["resize"]
     lines += ["", "### pillow-simd's own share: resize alone", ""]
     if "ratios" in rs:
@@ -209,7 +221,8 @@ def markdown(r: dict) -> str:
                         "pillow-simd speed-up"], rows)
         versions = ", ".join(f"{k} {v['version']}" for k, v in rs["runs"].items())
         lines += ["", f"{rs['runs']['Pillow']['photos']} full-size photos of imagenet-sample, decoded first (not "
-                      f"timed), resized without reducing_gap; median of runs. {versions}. Source: {rs['source']}."]
+                      f"timed), resized without reducing_gap; each the faster of two calls, each call the median of "
+                      f"its runs. {versions}. Source: {rs['source']}."]
         if "recorded" in rs:
             rec = rs["recorded"]
             lines.append(f"The recorded run alone (both Pillows on {rec['date']}, load {rec['loadavg']}): "

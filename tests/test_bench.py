@@ -114,17 +114,21 @@ def test_int8_backbone_loads_and_embeds_close_to_fp32(photos, models):
         Backbone(runtime="tensorrt")
 
 
-def test_embedding_pieces_on_a_tiny_slice(photos, models):
-    m8 = embedding.with_backbone(models, "onnx-int8", threads=1, spin=False)
-    for stack in (models, m8):
-        d = embedding.index_once(photos, stack, workers=1)
-        assert d["added"] == len(photos) and d["photos_per_s"] > 0 and d["model_s"] > 0
-    embedding.eager_one_by_one(photos[:2], models)
-    embedding.torch_batched(photos[:3], models, embedding.channels_last_model(models.backbone_name))
-    _, y32 = models.backbone(np.stack([decode_job(p)[2].pixels for p in photos]))
-    t = embedding.top1(photos, y32.argmax(1), models, threads=1)  # labelled by fp32 itself
-    assert t["fp32"] == 100 and t["int8"] == t["agree"] and t["photos"] == len(photos)
+def test_embedding_stage_on_a_tiny_slice(photos, models):
+    small = photos[:4]
+    _, y32 = models.backbone(np.stack([decode_job(p)[2].pixels for p in small]))
+    r, md = embedding.run("/nonexistent", photos=small, labelled=(small, y32.argmax(1)), sweep=False)
+    for key in ("index", "index_int8", "eager", "batched"):
+        assert r[key]["n"] == 4 and r[key]["per_s"] > 0 and len(r[key]["seconds"]) == r["runs"]
+    assert r["eager"]["per_s"] == max(r[f"eager_t{t}"]["per_s"] for t in r["eager_thread_counts"])
+    assert r["index"]["model_s"] > 0 and set(r["model_alone"]) >= {"onnx_b32", "onnx-int8_b32", "torch_eager_b1"}
+    t = r["top1"]  # labelled by fp32 itself
+    assert t["fp32"] == 100 and t["int8"] == t["agree"] and t["photos"] == 4
     assert 0.9 < t["cosine_mean"] <= 1.0001 and t["int8_offered"] == (t["drop"] <= embedding.INT8_MAX_DROP)
+    assert md.startswith("## (b) Embedding") and "baseline" in md and "### int8: accuracy" in md
+    m8 = embedding.with_backbone(models, "onnx-int8", threads=1, spin=True, chunk=2)
+    assert (m8.backbone.runtime, m8.backbone.spin, m8.backbone.chunk) == ("onnx-int8", True, 2)
+    assert m8.text is models.text  # the loaded text encoder is shared, not loaded again
 
 
 def test_bench_command_writes_the_page(shared_like, tmp_path, capsys):

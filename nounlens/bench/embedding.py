@@ -194,6 +194,7 @@ def run(data: str | Path, quick: bool = False, photos: list[str] | None = None,
         r[key] = rate(len(paths), s)
     r["eager"] = max((r[f"eager_t{t}"] for t in torch_threads), key=lambda e: e["per_s"])
     r["eager_threads"] = next(t for t in torch_threads if r[f"eager_t{t}"] is r["eager"])
+    r["eager_thread_counts"] = torch_threads
     for key in ("index", "index_int8"):
         mid = parts[key][int(np.argsort(secs[key])[len(secs[key]) // 2])]
         r[key]["model_s"], r[key]["decode_cpu_s"] = mid["model_s"], mid["decode_s"]
@@ -243,7 +244,7 @@ def markdown(r: dict) -> str:
             *[[f"torch eager, one photo at a time, fp32, {t} thread{'s' if t > 1 else ''}"
                + (" (**baseline**: the faster)" if t == r["eager_threads"] else ""), r[f"eager_t{t}"]["per_s"],
                f"{ratio(r[f'eager_t{t}']['per_s'], r['eager']['per_s'])}x"]
-              for t in sorted(int(k[7:]) for k in r if k.startswith("eager_t"))],
+              for t in r["eager_thread_counts"]],
             ["torch batched (32, channels-last), fp32", r["batched"]["per_s"],
              f"{ratio(r['batched']['per_s'], r['eager']['per_s'])}x"]]
     lines = ["## (b) Embedding: `nounlens index` end to end", "",

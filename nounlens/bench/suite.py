@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import inspect
+import json
 import sys
 import time
 from collections.abc import Callable
@@ -25,6 +26,12 @@ def _scale(data: Path, quick: bool) -> tuple[dict | None, str]:
     scale = importlib.import_module("nounlens.bench.scale")
     params = inspect.signature(scale.run).parameters
     return scale.run(quick=quick, **({"data": data} if "data" in params else {}))
+
+
+def _save_json(out: str | Path, info: dict, results: dict) -> None:
+    path = Path(out).with_suffix(".json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"info": info, "results": results}, indent=1, default=str) + "\n")
 
 
 def targets(results: dict) -> list[list[object]]:
@@ -89,6 +96,7 @@ def run(data: str | Path, quick: bool = False, other_python: str | None = None,
             r, md = _scale(data, quick)
         results[stage] = r
         sections.append(md)
+        _save_json(out, info, results)  # a later stage that fails does not lose this one's figures
         log(f"bench: {stage} took {time.perf_counter() - t:.0f} s")
     info["loadavg_end"] = report.loadavg()
     info["minutes"] = (time.perf_counter() - t0) / 60
@@ -99,4 +107,5 @@ def run(data: str | Path, quick: bool = False, other_python: str | None = None,
         summary += ["", "A `--quick` run: fewer photos and runs, so the figures are rougher (top-1 on a fifth of "
                         "imagenet-sample is not enough to judge int8; the full run decides)."]
     path = report.write(out, info, ["\n".join(summary)] + sections)
+    _save_json(out, info, results)
     return {"info": info, "targets": rows, "results": results, "markdown": str(path)}

@@ -40,10 +40,11 @@ def test_choice_rules():
     hnsw = choose(200_000, 384)
     assert hnsw.kind == HNSW and hnsw.est_bytes <= V.DEFAULT_BUDGET and hnsw.params["M"] == V.HNSW_M
     assert choose(200_000, 384, 100 * 2**20).kind == IVFPQ  # the graph would not fit
-    # large or tight: IVF-PQ, with as many PQ bytes as fit (at most d/4)
+    # large or tight: IVF-PQ, with as many PQ bytes as fit (at most d/4), re-ranked from float16 copies
+    # of the vectors where those fit too, else from the catalogue's own
     large = choose(1_000_000, 384)
-    assert large.kind == IVFPQ and large.params == {"nlist": 4096, "m": 96, "nbits": 8}
-    assert choose(1_000_000, 384, 512 * 2**20).params == large.params
+    assert large.kind == IVFPQ and large.params == {"nlist": 4096, "m": 96, "nbits": 8, "refine": "fp16"}
+    assert choose(1_000_000, 384, 512 * 2**20).params == dict(large.params, refine="catalogue")
     tighter = choose(1_000_000, 384, 100 * 2**20)
     assert tighter.kind == IVFPQ and tighter.params["m"] < 96 and tighter.est_bytes <= 100 * 2**20
     assert 384 % tighter.params["m"] == 0
@@ -54,8 +55,8 @@ def test_choice_rules():
         choose(10, 8, kind="LSH")
 
 
-@pytest.mark.parametrize("kind", [HNSW, IVFPQ])
-def test_tuned_setting_reaches_recall_target(kind):
+@pytest.mark.parametrize("kind,budget", [(HNSW, None), (IVFPQ, None), (IVFPQ, "6MB")])
+def test_tuned_setting_reaches_recall_target(kind, budget):
     x = structured(20_000, d=32)
     ids = np.arange(len(x), dtype=np.int64) * 7 + 3
 
@@ -63,9 +64,10 @@ def test_tuned_setting_reaches_recall_target(kind):
         return want, x[(want - 3) // 7]
 
     text = text_like(600, d=32)
-    vi = VectorIndex.build(ids, x, 32, 1, kind=kind, queries={"text": text[:300]}, fetch=fetch)
+    vi = VectorIndex.build(ids, x, 32, 1, kind=kind, budget=budget, queries={"text": text[:300]}, fetch=fetch)
     info = vi.info
     assert info["kind"] == kind and set(info["recall"]) == {"photo", "text", "min"}
+    assert vi.refine == (None if kind == HNSW else "catalogue" if budget else "fp16")
     assert info["recall"]["min"] >= 0.95, info
     assert ("efSearch" in info["search"]) if kind == HNSW else ({"nprobe", "rerank"} <= set(info["search"]))
     # the setting holds on queries the tuning never saw
@@ -76,8 +78,8 @@ def test_tuned_setting_reaches_recall_target(kind):
     assert "recall@10" in V.summary_line(vi.describe())
 
 
-@pytest.mark.parametrize("kind", [HNSW, IVFPQ])
-def test_remove_upsert_save_load_add(tmp_path, kind):
+@pytest.mark.parametrize("kind,budget", [(HNSW, None), (IVFPQ, None), (IVFPQ, "1.5MB")])
+def test_remove_upsert_save_load_add(tmp_path, kind, budget):
     x = structured(6_000, d=32, seed=2)
     ids = np.arange(len(x), dtype=np.int64) + 100
     store = dict(zip(ids.tolist(), x, strict=True))
@@ -86,7 +88,8 @@ def test_remove_upsert_save_load_add(tmp_path, kind):
         have = [i for i in want.tolist() if i in store]
         return np.array(have, np.int64), np.array([store[i] for i in have], np.float32).reshape(len(have), 32)
 
-    vi = VectorIndex.build(ids[:5_000], x[:5_000], 32, 1, kind=kind, fetch=fetch)
+    vi = VectorIndex.build(ids[:5_000], x[:5_000], 32, 1, kind=kind, budget=budget, fetch=fetch)
+    assert vi.refine == (None if kind == HNSW else "catalogue" if budget else "fp16")
     gone = ids[:50]
     vi.remove(gone)
     for i in gone.tolist():

@@ -36,10 +36,11 @@ def test_choice_rules():
     # small: an exact scan (GloVe's 50-d vectors stay exact 4x longer than MiniLM's 384-d)
     assert choose(16_000, 384).kind == FLAT and choose(20_000, 384).kind == HNSW
     assert choose(60_000, 50).kind == FLAT and choose(100_000, 50).kind == HNSW
-    # medium: HNSW while it fits the budget
-    hnsw = choose(200_000, 384)
+    # medium: HNSW while it fits the budget (longer for low-dimensional vectors)
+    hnsw = choose(50_000, 384)
     assert hnsw.kind == HNSW and hnsw.est_bytes <= V.DEFAULT_BUDGET and hnsw.params["M"] == V.HNSW_M
-    assert choose(200_000, 384, 100 * 2**20).kind == IVFPQ  # the graph would not fit
+    assert choose(50_000, 384, 100 * 2**20).kind == IVFPQ  # the graph would not fit
+    assert choose(100_000, 384).kind == IVFPQ and choose(1_000_000, 50).kind == IVFPQ
     # large or tight: IVF-PQ, with as many PQ bytes as fit (at most d/4), re-ranked from float16 copies
     # of the vectors where those fit too, else from the catalogue's own
     large = choose(1_000_000, 384)

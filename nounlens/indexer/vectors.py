@@ -35,11 +35,12 @@ RECALL_K = 10
 FLAT_MAX = 16384 * 384  # vectors x dims: an exact scan this size stays within a few ms per query
 MIN_CLASS, CLASS_STEP = 4096, 4  # size classes: 4k, 16k, 64k, 256k, 1M, 4M, ...
 HNSW_M, HNSW_EF_CONSTRUCTION = 32, 128
-# Past this size class a graph loses to IVF-PQ here. Noun queries sit far from every photo (top-20 scores
-# within ~0.03), which graphs handle badly: at 1M, HNSW needed efSearch 2048 for noun recall@10 0.96
-# (425 queries/s on 2 cores, 1.9 GB), IVF-PQ re-ranked with the stored vectors 0.96 at nprobe 64
-# (1,060 queries/s, 0.2 GB). At 100k the two were even.
-HNSW_MAX_CLASS = 262144
+# Vectors x dims past which a graph loses to IVF-PQ here. Noun queries sit far from every photo (top-20
+# scores within ~0.03), which graphs handle badly. At 1M x 384: HNSW needed efSearch 2048 for noun
+# recall@10 0.96 (425 queries/s on 2 cores, 1.9 GB); IVF-PQ re-ranked from float16 copies 0.97 at nprobe
+# 64 (~860 queries/s, 0.9 GB). At 100k x 384: HNSW 508 queries/s (efSearch 1024), IVF-PQ 769. Measured
+# at d=384 only; that a graph's cost scales with vectors x dims, as a scan's does, is an assumption.
+HNSW_MAX = 65536 * 384
 EF_STEPS = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048)
 RERANK_STEPS = (4, 8, 16, 32)  # IVF-PQ: candidates re-ranked exactly, as multiples of k
 TUNE_QUERIES = 300  # per query set
@@ -110,14 +111,14 @@ def ivfpq_params(n: int, n_class: int, dim: int, budget: int) -> dict:
 
 
 def choose(n: int, dim: int, budget: int = DEFAULT_BUDGET, kind: str | None = None) -> Choice:
-    """Flat while an exact scan is cheap, HNSW up to HNSW_MAX_CLASS while it fits `budget`, else IVF-PQ;
+    """Flat while an exact scan is cheap, HNSW up to HNSW_MAX while it fits `budget`, else IVF-PQ;
     `kind` forces one."""
     n_class = size_class(n)
     hnsw = {"M": HNSW_M, "efConstruction": HNSW_EF_CONSTRUCTION}
     if kind is None:
         if n_class * dim <= FLAT_MAX:
             kind = FLAT
-        elif n_class <= HNSW_MAX_CLASS and estimate_bytes(HNSW, n_class, dim, hnsw) <= budget:
+        elif n_class * dim <= HNSW_MAX and estimate_bytes(HNSW, n_class, dim, hnsw) <= budget:
             kind = HNSW
         else:
             kind = IVFPQ

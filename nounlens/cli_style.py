@@ -72,7 +72,7 @@ def add_parsers(sub, train, evals, common) -> None:
     t.add_argument("--bf16", action="store_true", help="bfloat16 autocast (default float32: no faster here)")
     t.add_argument("--fp32", action="store_true", help=argparse.SUPPRESS)  # the default now; old commands keep working
     t.add_argument("--no-resume", action="store_true", help="start afresh even if OUT.ckpt exists")
-    _loss_options(t, g.STYLE_WEIGHT, g.CONTENT_WEIGHT, g.TV_WEIGHT)
+    _loss_options(t, g.STYLIZER_STYLE_WEIGHT, g.CONTENT_WEIGHT, g.TV_WEIGHT)
     _debug_json(t, "the training record")
 
     e = evals.add_parser("style", help="restyle each content photo with each painting: losses, seconds, a grid")

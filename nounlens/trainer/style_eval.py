@@ -5,10 +5,12 @@ and with the shipped stylizer; content and style distances on a network the loss
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import statistics
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,20 +25,59 @@ from nounlens.trainer.stylize import GatysConfig, load_rgb, to_uint8, transfer
 IMAGES = (".jpg", ".jpeg", ".png")
 CELL = (176, 132)  # grid cell: width, height (4:3 centre crops)
 TIMING_SIDE = 512
-VARIANT_PAIRS = (("tubingen", "starry_night"), ("golden_gate", "irises"), ("stata", "composition_vii"))
+VARIANT_PAIRS = (("tubingen", "starry_night"), ("golden_gate", "irises"))
 VARIANT_SIZE = 256
 # name -> GatysConfig changes; "default" is GatysConfig() itself
 VARIANTS = {
     "default": {},
-    "start: photo": {"init": "content"},
+    "start: the photo": {"init": "content"},
     "start: plain noise": {"init": "noise"},
-    "block outputs (b0 b2 b4 b7 b10)": {"style_taps": ("b0", "b2", "b4", "b7", "b10")},
-    "equal layer weights": {"style_weights": (1.0,) * 5},
-    "no softmax": {"softmax": None},
-    "Adam instead of L-BFGS": {"optimizer": "adam", "lr": 0.02},
+    "style taps: block outputs (px b0 b2 b4 b7 b10)": {"style_taps": ("px", "b0", "b2", "b4", "b7", "b10")},
+    "style taps: no pixel Gram (a0 a2 a4 a7 a10)": {"style_taps": ("a0", "a2", "a4", "a7", "a10"),
+                                                     "style_weights": (1.0,) * 5},
+    "layer weights: deeper heavier (1 1 1 1 2 2)": {"style_weights": (1.0, 1.0, 1.0, 1.0, 2.0, 2.0)},
+    "Wang et al. softmax (T = 1)": {"softmax": 1.0},
+    "content tap b6 (stride 16)": {"content_tap": "b6"},
+    "no total variation": {"tv_weight": 0.0},
+    "Adam (lr 0.02) instead of L-BFGS": {"optimizer": "adam", "lr": 0.02},
     "colour: luminance only": {"colour": "luminance"},
     "colour: histogram matched": {"colour": "histogram"},
 }
+
+
+def cached_transfer(photo: Path, painting: Path, cfg: GatysConfig, **extra) -> dict:
+    """transfer(), remembered on disk (cache_dir()/style-eval) by its inputs and settings, so a re-run of
+    the evaluation (after training a stylizer, or to rewrite the page) does not redo an hour of optimising.
+    The seconds and load average are those of the run that made the entry."""
+    from nounlens.settings import cache_dir
+
+    settings = {k: v for k, v in asdict(cfg).items() if k != "threads"}  # the same result on any thread count
+    key = json.dumps({"photo": _stamp(photo), "painting": _stamp(painting), "cfg": settings, "code": _code(),
+                      **{k: _stamp(v) if isinstance(v, Path) else v for k, v in extra.items()}}, sort_keys=True)
+    folder = cache_dir() / "style-eval" / hashlib.sha1(key.encode()).hexdigest()[:20]
+    if (folder / "result.json").is_file():
+        r = json.loads((folder / "result.json").read_text())
+        return {**r, "image": np.asarray(Image.open(folder / "image.png").convert("RGB"))}
+    load = os.getloadavg()[0]
+    r = transfer(photo, painting, cfg, progress=False, **extra)
+    r["load_1min"] = round(load, 2)
+    folder.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(r["image"]).save(folder / "image.png")
+    (folder / "result.json").write_text(json.dumps({k: v for k, v in r.items() if k != "image"}))
+    return r
+
+
+def _code() -> str:
+    """The optimisation's own source: a change to the losses or the optimiser makes new cache entries."""
+    from nounlens.trainer import style_colour, style_losses, stylize
+
+    return hashlib.sha1(b"".join(Path(m.__file__).read_bytes() for m in (style_losses, stylize, style_colour))
+                        ).hexdigest()
+
+
+def _stamp(path: Path) -> str:
+    st = Path(path).stat()
+    return f"{Path(path).resolve()}|{st.st_size}|{st.st_mtime_ns}"
 
 
 def find_images(folder: Path) -> list[Path]:
@@ -58,7 +99,7 @@ def optimise_all(photos: list[Path], paintings: list[Path], cfg: GatysConfig, me
         images[(photo.stem, None)] = to_uint8(p)
         for painting in paintings:
             s = load_rgb(painting, area=p.shape[0] * p.shape[1])
-            r = transfer(photo, painting, cfg, progress=False)
+            r = cached_transfer(photo, painting, cfg)
             images[(photo.stem, painting.stem)] = r["image"]
             rows.append({"photo": photo.stem, "painting": painting.stem, "seconds": r["seconds"],
                          "own": {k: round(v, 4) for k, v in r["losses"].items() if k != "layers"},
@@ -116,7 +157,7 @@ def variants(data: Path, cfg: GatysConfig, metric: StyleMetric, progress: bool) 
         for photo, painting in pairs:
             p = load_rgb(photo, v.size)
             s = load_rgb(painting, area=p.shape[0] * p.shape[1])
-            r = transfer(photo, painting, v, progress=False)
+            r = cached_transfer(photo, painting, v)
             rows.append({"pair": f"{photo.stem} / {painting.stem}", "seconds": r["seconds"],
                          "metric": metric(r["image"], p, s), "chroma": chroma_distance(r["image"], to_uint8(p)),
                          "start": r["start"], "own": {k: round(x, 4) for k, x in r["losses"].items() if k != "layers"}})
@@ -138,32 +179,34 @@ def tweaks_picture(data: Path, cfg: GatysConfig, path: Path) -> dict:
     out = {}
     for label, (change, extra) in runs.items():
         style = irises if "style2" in extra else starry
-        r = transfer(photo, style, replace(cfg, **change), progress=False, **extra)
+        r = cached_transfer(photo, style, replace(cfg, **change), **extra)
         shots[label] = r["image"]
         out[label] = {"seconds": r["seconds"], "chroma": chroma_distance(r["image"], shots["photo"])}
         if "mask" in extra and "style2" not in extra:
             half = r["image"].shape[1] // 2 + int(0.05 * max(r["image"].shape[:2]))
             out[label]["unstyled_max_diff"] = int(np.abs(r["image"][:, half:].astype(int)
                                                          - shots["photo"][:, half:].astype(int)).max())
-    strip = [np.asarray(Image.fromarray(a).resize((CELL[0] * 2, CELL[1] * 2), Image.Resampling.LANCZOS))
-             for a in shots.values()]
+    strip = [cell(a, (CELL[0] * 2, CELL[1] * 2)) for a in shots.values()]
     grid = np.concatenate([np.concatenate(strip[:3], axis=1), np.concatenate(strip[3:], axis=1)], axis=0)
     Image.fromarray(grid).save(path, quality=88)
     return {"labels": list(shots), "runs": out, "picture": str(path)}
 
 
 def mean_of(rows: list[dict]) -> dict:
+    if not rows:
+        return {}
     return {"content": round(float(np.mean([r["metric"]["content"] for r in rows])), 4),
             "style": round(float(np.mean([r["metric"]["style"] for r in rows])), 4),
+            "colour": round(float(np.mean([r["metric"]["colour"] for r in rows])), 2),
             "median_s": round(float(np.median([r["seconds"] for r in rows])), 2)}
 
 
-def cell(image: np.ndarray) -> np.ndarray:
-    """A 4:3 centre crop at CELL size."""
+def cell(image: np.ndarray, size: tuple[int, int] = CELL) -> np.ndarray:
+    """A 4:3 centre crop at `size`."""
     h, w = image.shape[:2]
     cw, ch = (w, round(w * 3 / 4)) if w * 3 / 4 <= h else (round(h * 4 / 3), h)
     i, j = (h - ch) // 2, (w - cw) // 2
-    return np.asarray(Image.fromarray(image[i:i + ch, j:j + cw]).resize(CELL, Image.Resampling.LANCZOS))
+    return np.asarray(Image.fromarray(image[i:i + ch, j:j + cw]).resize(size, Image.Resampling.LANCZOS))
 
 
 def grid_picture(photos: list[Path], paintings: list[Path], images: dict, fast: dict, size: int, path: Path) -> Path:
@@ -179,7 +222,7 @@ def grid_picture(photos: list[Path], paintings: list[Path], images: dict, fast: 
 
     def join(parts, axis):
         shape = list(parts[0].shape)
-        shape[1 - axis] = gap
+        shape[axis] = gap
         sep = np.full(shape, 255, np.uint8)
         return np.concatenate([x for part in parts for x in (part, sep)][:-1], axis=axis)
 

@@ -53,8 +53,11 @@ class Taps(nn.Module):
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         self._grabbed = {}
-        h = x * (255.0 / 128.0) - 127.0 / 128.0
-        out = {"px": h} if "px" in self.taps else {}
+        h = x * (255.0 / 128.0) - 127.0 / 128.0  # the backbone's input scaling: about [-1, 1]
+        if "px" in self.taps:  # centred pixels and a constant: their Gram holds the colour covariance and the
+            out = {"px": torch.cat([h, torch.ones_like(h[:, :1])], 1)}  # mean (an uncentred Gram is mostly
+        else:  # brightness, and came out pale; a centred one alone has no gradient at mid-grey)
+            out = {}
         h = self.early.stem(h)
         for i, block in enumerate(self.early.blocks):
             h = block(h)

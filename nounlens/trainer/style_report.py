@@ -19,7 +19,7 @@ def _yes(ok: bool) -> str:
 
 
 def _summary(r: dict) -> str:
-    return "\n".join(f"| {name} | {s['content']:.3f} | {s['style']:.4f} | {s['median_s']:.2f} |"
+    return "\n".join(f"| {name} | {s['content']:.3f} | {s['style']:.4f} | {s['colour']:.1f} | {s['median_s']:.2f} |"
                      for name, s in r["summary"].items())
 
 
@@ -31,10 +31,12 @@ def _per_painting(r: dict) -> str:
         c = sum(x["metric"]["content"] for x in rows) / n
         s = sum(x["metric"]["style"] for x in rows) / n
         u = sum(x["unstyled"]["style"] for x in rows) / n
+        uc = sum(x["unstyled"]["colour"] for x in rows) / n
+        col = sum(x["metric"]["colour"] for x in rows) / n
         own_c = sum(x["own"]["content"] for x in rows) / n
         own_s = sum(x["own"]["style"] for x in rows) / n
         secs = sorted(x["seconds"] for x in rows)[n // 2]
-        lines.append(f"| {painting} | {u:.4f} | {s:.4f} | {100 * (1 - s / u):.0f}% | {c:.3f} | {own_c:.3f} | "
+        lines.append(f"| {painting} | {u:.4f} -> {s:.4f} | {uc:.1f} -> {col:.1f} | {c:.3f} | {own_c:.3f} | "
                      f"{own_s:.4f} | {secs:.1f} |")
     return "\n".join(lines)
 
@@ -42,14 +44,14 @@ def _per_painting(r: dict) -> str:
 def _variants(r: dict) -> str:
     if not r.get("variants"):
         return "(not measured in this run: `nounlens eval style --variants`)"
-    rows = ["| variant | content | style | chroma change (grey levels) | own loss start -> end | median s |",
-            "| --- | --- | --- | --- | --- | --- |"]
+    rows = ["| variant | content | style | colour | chroma change (grey levels) | own loss start -> end | median s |",
+            "| --- | --- | --- | --- | --- | --- | --- |"]
     for name, v in r["variants"].items():
         chroma = sum(x["chroma"] for x in v["rows"]) / len(v["rows"])
         start = sum(x["start"]["total"] for x in v["rows"]) / len(v["rows"])
         end = sum(x["own"]["total"] for x in v["rows"]) / len(v["rows"])
-        rows.append(f"| {name} | {v['content']:.3f} | {v['style']:.4f} | {chroma:.1f} | {start:.3f} -> {end:.3f} | "
-                    f"{v['median_s']:.1f} |")
+        rows.append(f"| {name} | {v['content']:.3f} | {v['style']:.4f} | {v['colour']:.1f} | {chroma:.1f} | "
+                    f"{start:.3f} -> {end:.3f} | {v['median_s']:.1f} |")
     return "\n".join(rows)
 
 
@@ -83,18 +85,22 @@ Cells are 4:3 centre crops at {CELL[0]}x{CELL[1]}.
 Distances on a network neither loss uses ({METRIC_NET}): **content** is the relative squared
 difference of block {METRIC_CONTENT_TAP[1:]}'s output (stride 8) from the photo's (0 = the photo's
 features); **style** is the mean relative Gram-matrix distance to the painting over the inner activations
-{', '.join(METRIC_STYLE_TAPS)} (the ends of its stride-2 to stride-16 stages). The unstyled photo scores
-content 0 and its own distance from each painting's style.
+{', '.join(METRIC_STYLE_TAPS)} (the ends of its stride-2 to stride-16 stages); **colour** is the sliced
+Wasserstein distance between the result's and the painting's pixel colours, in grey levels. Lower is
+closer for all three. The unstyled photo scores content 0 and its own distances from each painting.
+The Gram distance turned out a blunt judge: it rates a photo restyled lightly about as close to a
+painting as one restyled fully (see the start-image rows below), which is why colour is reported too,
+and why the pictures decided as much as the figures.
 
-| method | content | style | median seconds |
-| --- | --- | --- | --- |
+| method | content | style | colour | median seconds |
+| --- | --- | --- | --- | --- |
 {_summary(r)}
 
 Per painting (optimisation, mean over the photos; "own" are the optimisation's own losses on
 EfficientNet-Lite0, relative, as minimised):
 
-| painting | style: unstyled photo | style: result | style drop | content | own content | own style | median s |
-| --- | --- | --- | --- | --- | --- | --- | --- |
+| painting | style: photo -> result | colour: photo -> result | content | own content | own style | median s |
+| --- | --- | --- | --- | --- | --- | --- |
 {_per_painting(r)}
 
 | target | measured | |
@@ -170,8 +176,12 @@ nounlens style photo.jpg --style painting.jpg --colour luminance --mask left --o
 
 def write_style_report(data: str | Path, out: str | Path = "docs/style.md", model: str = "irises", size: int = 384,
                        steps: int = 150, variants: bool = False, threads: int = 2, progress: bool = True,
-                       command: str = "", notes: str = "") -> dict:
+                       command: str = "") -> dict:
+    """Evaluate and write OUT (markdown), OUT-grid.jpg, OUT-tweaks.jpg and OUT.json. OUT-notes.md, where it
+    exists, is what a person saw in the pictures; it goes in under the headline figures."""
     out = Path(out)
+    notes_file = out.with_name(out.stem + "-notes.md")
+    notes = notes_file.read_text() if notes_file.is_file() else ""
     picture = out.with_name(out.stem + "-grid.jpg")
     report = evaluate(data, model, size, steps, threads, variants, picture, progress)
     report["command"] = command

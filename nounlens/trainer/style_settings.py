@@ -7,6 +7,7 @@ STYLE_WEIGHTS = (1.0, 1.0, 1.0, 1.0, 1.0, 1.0)
 CONTENT_TAP = "b2"  # block 2's output, stride 4
 SOFTMAX = None  # Wang et al.'s temperature; None: off
 STYLE_WEIGHT = 10.0
+STYLIZER_STYLE_WEIGHT = 5.0  # a one-pass network trained at 10 painted over its photos' content
 CONTENT_WEIGHT = 1.0
 TV_WEIGHT = 1.0
 SIZE = 384

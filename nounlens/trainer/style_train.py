@@ -32,7 +32,7 @@ class StyleTrainConfig:
     crop: int = 160
     lr: float = 2e-3
     content_weight: float = best.CONTENT_WEIGHT
-    style_weight: float = best.STYLE_WEIGHT
+    style_weight: float = best.STYLIZER_STYLE_WEIGHT
     tv_weight: float = best.TV_WEIGHT
     style_size: int = 512  # the painting's long side, in pixels, when its Gram matrices are taken
     style_taps: tuple[str, ...] = best.STYLE_TAPS

@@ -308,7 +308,18 @@ for j in range(0, len(q), 1):
     cat.records([int(i) for i in ids[0] if i >= 0]); [cat.thumb(int(i)) for i in ids[0] if i >= 0]
 index.search(q, 10)
 end = status()
-print(json.dumps({"photos": n, "generation": gen, "import_s": t_import, "open_lmdb_s": t_lmdb,
+mapped = {}  # resident KB per mapped file, from smaps
+name = None
+for line in open('/proc/self/smaps'):
+    head = line.split()
+    if '-' in head[0] and len(head) >= 5:
+        name = head[5] if len(head) > 5 else None
+    elif head[0] == 'Rss:' and name:
+        mapped[name] = mapped.get(name, 0) + int(head[1]) * 1024
+rss_faiss = sum(v for k, v in mapped.items() if k.endswith('vectors.faiss'))
+rss_lmdb = sum(v for k, v in mapped.items() if k.endswith('data.mdb'))
+print(json.dumps({"rss_faiss_file": rss_faiss, "rss_lmdb_file": rss_lmdb,
+                  "photos": n, "generation": gen, "import_s": t_import, "open_lmdb_s": t_lmdb,
                   "load_faiss_s": t_faiss, "first_page_s": t_first, "rss_after_imports": rss_imports,
                   "rss_after_load": rss_loaded['VmRSS'], "rss": end['VmRSS'], "peak_rss": end['VmHWM'],
                   "rss_anon": end['RssAnon'], "rss_file": end['RssFile'], "kind": index.kind, "queries": len(q)}))
@@ -533,10 +544,11 @@ def markdown(r: dict) -> str:
     lines += [f"**(e) Memory and disk, {n:,} photos.** Peak RSS of a search process holding the catalogue and "
               f"answering {int(o['queries'])} queries, each with a 100-result page: {_mb(o['peak_rss'])}. Of that, "
               f"{_mb(o['rss_anon'])} is the process's own memory (RSS {_mb(o['rss_after_imports'])} after imports, "
-              f"{_mb(o['rss_after_load'])} with FAISS loaded) and {_mb(o['rss_file'])} is file pages (LMDB, and the "
-              "FAISS codes, which a search process maps rather than reads) mapped from the OS page cache: shared "
-              "with every reader, reclaimable, and inflated by the kernel mapping 16 neighbouring pages on each "
-              "fault, so it grows with what the queries touch, up to the size of the files. "
+              f"{_mb(o['rss_after_load'])} with FAISS loaded) and {_mb(o['rss_file'])} is file pages mapped from the "
+              f"OS page cache: {_mb(o['rss_faiss_file'])} of the FAISS file (a search process maps its codes rather "
+              f"than reading them) and {_mb(o['rss_lmdb_file'])} of LMDB. File pages are shared with every reader "
+              "and reclaimable, and the kernel maps 16 neighbouring pages on each fault, so they grow with what the "
+              "queries touch, up to the size of the files. "
               f"On disk: {d['bytes_per_photo']:,} bytes per photo "
               f"({d['total_bytes'] / 2**30:.2f} GiB in all): LMDB {d['lmdb_bytes_per_photo']:,} "
               f"({by_db}; a value over ~2 KB takes whole 4-KB overflow pages), FAISS {d['faiss_bytes_per_photo']:,}.",

@@ -461,7 +461,10 @@ def targets(r: dict) -> list[list[str]]:
     rows = []
 
     def row(what, target, measured, ok):
-        rows.append([f"{what} ({at})", target, measured, "met" if ok else "**not met**"])
+        met = "met" if ok else "**not met**"
+        if n < 1_000_000:  # a quick run: the targets are set for 1M
+            met = f"{'met' if ok else 'not met'} at {at} (the target is for 1M)"
+        rows.append([f"{what} ({at})", target, measured, met])
 
     row("search vs sklearn brute force, batch", "≥ 20x", f"{s['speedup']['batch']}x", s["speedup"]["batch"] >= 20)
     row("search vs sklearn brute force, one query at a time", "≥ 20x", f"{s['speedup']['single']}x",

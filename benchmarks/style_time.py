@@ -15,8 +15,7 @@ import json
 import os
 import statistics
 import time
-
-import numpy as np
+from pathlib import Path
 
 STYLES = "../shared/data/styles"
 
@@ -33,12 +32,11 @@ def main() -> None:
     import torch
 
     from nounlens.search.restyle import Restyler
-    from nounlens.trainer.stylize import GatysConfig, load_rgb, to_uint8, transfer
+    from nounlens.trainer.style_eval import square_photo
+    from nounlens.trainer.stylize import GatysConfig, transfer
 
     torch.set_num_threads(args.threads)
-    square = to_uint8(load_rgb(args.photo, 683))
-    i, j = (square.shape[0] - 512) // 2, (square.shape[1] - 512) // 2
-    square = np.ascontiguousarray(square[max(i, 0):max(i, 0) + 512, max(j, 0):max(j, 0) + 512])
+    square = square_photo(Path(args.photo), 512)
     restyler = Restyler(args.threads)
     restyler.fast(square, size=None)  # warm-up: weights, oneDNN kernels
     for _ in range(args.rounds):

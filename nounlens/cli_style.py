@@ -164,7 +164,7 @@ def cmd_eval_style(args) -> int:
                                 command=_command_line())
     lines = [f"wrote {args.out} and {report['picture']}"]
     for method, s in report["summary"].items():
-        lines.append(f"{method:14s} content {s['content']:.3f}  style {s['style']:.4f}  "
+        lines.append(f"{method:18s} content {s['content']:.3f}  style {s['style']:.4f}  colour {s['colour']:5.1f}  "
                      f"median {s['median_s']:.2f} s")
     _emit(args, report, lines)
     return 0

@@ -102,6 +102,7 @@ def optimise_all(photos: list[Path], paintings: list[Path], cfg: GatysConfig, me
             r = cached_transfer(photo, painting, cfg)
             images[(photo.stem, painting.stem)] = r["image"]
             rows.append({"photo": photo.stem, "painting": painting.stem, "seconds": r["seconds"],
+                         "threads": r["config"]["threads"], "load_1min": r.get("load_1min"),
                          "own": {k: round(v, 4) for k, v in r["losses"].items() if k != "layers"},
                          "metric": metric(r["image"], p, s), "unstyled": metric(to_uint8(p), p, s)})
             bar.update(1)
@@ -128,15 +129,21 @@ def stylizer_all(photos: list[Path], paintings: list[Path], model: str, metric: 
             s = load_rgb(match[0], area=p.shape[0] * p.shape[1])
             rows.append({"photo": photo.stem, "painting": name, "seconds": r.seconds,
                          "metric": metric(r.image, p, s), "unstyled": metric(to_uint8(p), p, s)})
-    square = to_uint8(load_rgb(photos[0], TIMING_SIDE * 4 // 3))
-    i, j = (square.shape[0] - TIMING_SIDE) // 2, (square.shape[1] - TIMING_SIDE) // 2
-    square = np.ascontiguousarray(square[max(i, 0):max(i, 0) + TIMING_SIDE, max(j, 0):max(j, 0) + TIMING_SIDE])
+    square = square_photo(photos[0], TIMING_SIDE)
     load = os.getloadavg()[0]
     times = [restyler.fast(square, model, size=None).seconds for _ in range(6)][1:]
     timing = {"pixels": f"{square.shape[1]}x{square.shape[0]}", "threads": threads,
               "median_s": round(statistics.median(times), 3), "best_s": round(min(times), 3),
               "load_1min": round(load, 2), "weights_bytes": _weights_bytes(model)}
     return {"rows": rows, "timing": timing, "painting": name, "trained": first.trained}, images
+
+
+def square_photo(path: Path, side: int) -> np.ndarray:
+    """The photo's short side resized to `side`, centre-cropped square, uint8."""
+    from nounlens.data.images import center_crop, open_rgb, resize_short_side
+
+    img = resize_short_side(open_rgb(str(path), min_side=side), side, Image.Resampling.LANCZOS)
+    return np.asarray(center_crop(img, side), dtype=np.uint8)
 
 
 def _weights_bytes(model: str) -> int:

@@ -44,14 +44,14 @@ def _per_painting(r: dict) -> str:
 def _variants(r: dict) -> str:
     if not r.get("variants"):
         return "(not measured in this run: `nounlens eval style --variants`)"
-    rows = ["| variant | content | style | colour | chroma change (grey levels) | own loss start -> end | median s |",
-            "| --- | --- | --- | --- | --- | --- | --- |"]
+    rows = ["| variant | content | style | colour | chroma change (grey levels) | own loss start -> end |",
+            "| --- | --- | --- | --- | --- | --- |"]
     for name, v in r["variants"].items():
         chroma = sum(x["chroma"] for x in v["rows"]) / len(v["rows"])
         start = sum(x["start"]["total"] for x in v["rows"]) / len(v["rows"])
         end = sum(x["own"]["total"] for x in v["rows"]) / len(v["rows"])
         rows.append(f"| {name} | {v['content']:.3f} | {v['style']:.4f} | {v['colour']:.1f} | {chroma:.1f} | "
-                    f"{start:.3f} -> {end:.3f} | {v['median_s']:.1f} |")
+                    f"{start:.3f} -> {end:.3f} |")
     return "\n".join(rows)
 
 
@@ -61,6 +61,9 @@ def render(r: dict, picture: str, tweaks: str, notes: str = "") -> str:
     tcfg = tr.get("config", {})
     opt_s = sorted(x["seconds"] for x in r["rows"])
     median_opt = opt_s[len(opt_s) // 2]
+    threads = sorted({x.get("threads", cfg["threads"]) for x in r["rows"]})
+    loads = [x["load_1min"] for x in r["rows"] if x.get("load_1min") is not None]
+    load_range = f"{min(loads):.1f}-{max(loads):.1f}" if loads else "?"
     tw = r.get("tweaks", {}).get("runs", {})
     hist = "\n".join(f"| {h['step']} | {h['val_content']:.4f} | {h['val_style']:.4f} | {h['val_loss']:.4f} |"
                      for h in tr.get("history", []))
@@ -106,8 +109,8 @@ EfficientNet-Lite0, relative, as minimised):
 | target | measured | |
 | --- | --- | --- |
 | optimisation at {cfg['size']} px within {TARGETS['optimisation_s']:.0f} s on 2 cores | median \
-{median_opt:.1f} s, max {opt_s[-1]:.1f} s ({cfg['steps']} evaluations) | \
-{_yes(median_opt <= TARGETS['optimisation_s'])} |
+{median_opt:.1f} s, max {opt_s[-1]:.1f} s ({cfg['steps']} evaluations, {'/'.join(map(str, threads))} thread(s), \
+load average {load_range} while the grid ran) | {_yes(median_opt <= TARGETS['optimisation_s'])} |
 | stylizer under {TARGETS['stylizer_s']} s for a {t['pixels']} photo on {t['threads']} threads | median \
 {t['median_s']:.3f} s (best {t['best_s']:.3f} s; load average {t['load_1min']}) | \
 {_yes(t['median_s'] < TARGETS['stylizer_s'])} |
@@ -155,7 +158,7 @@ is resized to the result's area.
   seed {tcfg.get('seed')}; the painting seen at {tcfg.get('style_size')} px; style weight {tcfg.get('style_weight')},
   content {tcfg.get('content_weight')}, total variation {tcfg.get('tv_weight')}.
 - network: widths {tcfg.get('widths')}, {tcfg.get('n_res')} residual blocks, instance norm.
-- {tr.get('minutes')} minutes on {tr.get('threads')} CPU threads ({tr.get('machine', '')}, shared with
+- {tr.get('minutes')} minutes on {tr.get('threads')} CPU thread(s) ({tr.get('machine', '')}, shared with
   other jobs, under `nice -n 10`). Weights: `nounlens/weights/style-irises.pt`.
 
 | step | content | style | loss |

@@ -57,7 +57,7 @@ def cached_transfer(photo: Path, painting: Path, cfg: GatysConfig, **extra) -> d
     folder = cache_dir() / "style-eval" / hashlib.sha1(key.encode()).hexdigest()[:20]
     if (folder / "result.json").is_file():
         r = json.loads((folder / "result.json").read_text())
-        return {**r, "image": np.asarray(Image.open(folder / "image.png").convert("RGB"))}
+        return {**r, "cached": True, "image": np.asarray(Image.open(folder / "image.png").convert("RGB"))}
     load = os.getloadavg()[0]
     r = transfer(photo, painting, cfg, progress=False, **extra)
     r["load_1min"] = round(load, 2)
@@ -103,6 +103,7 @@ def optimise_all(photos: list[Path], paintings: list[Path], cfg: GatysConfig, me
             images[(photo.stem, painting.stem)] = r["image"]
             rows.append({"photo": photo.stem, "painting": painting.stem, "seconds": r["seconds"],
                          "threads": r["config"]["threads"], "load_1min": r.get("load_1min"),
+                         "cached": bool(r.get("cached")),
                          "own": {k: round(v, 4) for k, v in r["losses"].items() if k != "layers"},
                          "metric": metric(r["image"], p, s), "unstyled": metric(to_uint8(p), p, s)})
             bar.update(1)

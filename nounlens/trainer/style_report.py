@@ -67,10 +67,13 @@ def render(r: dict, picture: str, tweaks: str, notes: str = "") -> str:
     tw = r.get("tweaks", {}).get("runs", {})
     hist = "\n".join(f"| {h['step']} | {h['val_content']:.4f} | {h['val_style']:.4f} | {h['val_loss']:.4f} |"
                      for h in tr.get("history", []))
+    cached = sum(x.get("cached", False) for x in r["rows"])
     return f"""# Restyling photos
 
 Written by `nounlens eval style` ({r['minutes']} min on {platform.machine()} with {os.cpu_count()} cores,
-torch on {cfg['threads']} threads, 1-minute load average {r['load_1min']} at the end). Each of the
+torch on {cfg['threads']} threads, 1-minute load average {r['load_1min']} at the end; {cached} of the
+{len(r['rows'])} optimisations came from the cache of an earlier run, `~/.cache/nounlens/style-eval`,
+and keep the seconds of the run that made them). Each of the
 {len(r['photos'])} content photos ({', '.join(r['photos'])}) restyled with each of the {len(r['paintings'])}
 paintings by pixel optimisation at {cfg['size']} px (long side, {cfg['steps']} loss evaluations), and with
 the shipped one-pass stylizer ({fast['painting']}) at {TIMING_SIDE} px.

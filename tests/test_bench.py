@@ -142,3 +142,20 @@ def test_bench_command_writes_the_page(shared_like, tmp_path, capsys):
     assert [row[0] for row in result["targets"]][:2] == ["ingest, imagenet-sample, vs naive Pillow",
                                                           "ingest, highres_512, vs naive Pillow"]
     assert main(["bench", "--data", str(tmp_path / "nowhere"), "--out", str(out)]) == 1
+
+
+def test_bench_stages_rerun_keeps_the_other_stages(shared_like, tmp_path, capsys):
+    out = tmp_path / "benchmarks.md"
+    assert main(["bench", "--quick", "--stages", "ingest", "--data", shared_like, "--out", str(out)]) == 0
+    first = json.loads(out.with_suffix(".json").read_text())
+    first["results"]["ingest"]["measured"] = "2000-01-01 00:00"  # as if measured long ago
+    out.with_suffix(".json").write_text(json.dumps(first))
+    capsys.readouterr()
+    assert main(["bench", "--quick", "--stages", "embedding", "--data", shared_like, "--out", str(out), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)["results"]
+    assert list(result) == ["ingest", "embedding"]
+    assert result["ingest"]["sets"] == first["results"]["ingest"]["sets"]
+    assert result["ingest"]["measured"] == "2000-01-01 00:00" != result["embedding"]["measured"]
+    text = out.read_text()
+    assert "## (a) Ingest" in text and "## (b) Embedding" in text
+    assert text.count("Kept from the run of 2000-01-01 00:00") == 1

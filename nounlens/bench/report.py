@@ -125,8 +125,9 @@ def header_lines(info: dict) -> list[str]:
         "# Benchmarks",
         "",
         f"Written by `{info['command']}` on {info['date']} ({info['minutes']:.1f} min). Every figure is a "
-        "median of several runs in this one run, and every stage is timed against its obvious baseline on "
-        "the same photos, so the ratios hold even where the machine was shared.",
+        "median of several runs, and every stage is timed against its obvious baseline on the same photos in "
+        "the same run, so the ratios hold even where the machine was shared. A stage kept from an earlier run "
+        "(`--stages` re-measures only some) says so under its title.",
         "",
         f"- machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB; SIMD: {', '.join(m['simd']) or 'none'}; "
         f"{m['os']}",

@@ -251,32 +251,67 @@ def search_bench(path: Path, queries: dict[str, np.ndarray], runs: int = 3, skle
 
 
 # ---- (d) catalogue reads, opening ------------------------------------------------------------------------
+def resident_fraction(path: Path) -> float:
+    """Share of a file's pages in the OS page cache now (mincore on a fresh read-only mapping)."""
+    import ctypes
+    import mmap
+
+    size = path.stat().st_size
+    if size == 0:
+        return 1.0
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
+    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        addr = libc.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0)
+        if addr in (None, ctypes.c_void_p(-1).value):
+            return float("nan")
+        pages = (size + mmap.PAGESIZE - 1) // mmap.PAGESIZE
+        vec = ctypes.create_string_buffer(pages)
+        ok = libc.mincore(addr, size, vec) == 0
+        libc.munmap(addr, size)
+        return float(np.frombuffer(vec.raw, dtype=np.uint8).__and__(1).mean()) if ok else float("nan")
+    finally:
+        os.close(fd)
+
+
 def page_bench(path: Path, queries: np.ndarray, runs: int = 5) -> dict:
-    """Records + thumbnails of a 100-result page, read the way Engine reads them. "first": each page's
-    first read in this process (its LMDB pages are in the OS page cache but not yet mapped here, the
-    case of a new search); "again": the same pages read again."""
+    """Records + thumbnails of a 100-result page, read the way Engine reads them, three ways:
+    "found": each page's first read with the file as this run found it (partly on disk after a reboot
+    or on a machine short of memory; the share of the LMDB file in the page cache is measured first);
+    "first": the first read in a fresh mapping of a file in the OS page cache (a new search process on
+    a catalogue in use); "again": the same pages read again in the same process."""
+    cached_before = resident_fraction(path / "db" / "data.mdb")
     cat = Catalogue.open(path, readonly=True)
     try:
         index = load_vectors(cat, save=False)
         pages = [[int(i) for i in index.search(q[None], PAGE)[1][0] if i >= 0] for q in queries]
-        first, again, complete, size = [], [], True, 0
-        for run in range(runs):
-            for p in pages:
-                t = time.perf_counter()
-                recs = cat.records(p)
-                thumbs = [cat.thumb(i) for i in p]
-                (first if run == 0 else again).append(time.perf_counter() - t)
-                complete = complete and all(r is not None for r in recs) and all(thumbs)
-                size = sum(len(t) for t in thumbs)
     finally:
         cat.close()
+    times: dict[str, list[float]] = {"found": [], "first": [], "again": []}
+    complete, size = True, 0
+    for run in range(max(runs, 3)):
+        if run < 2:  # the first two passes each on a new mapping
+            cat = Catalogue.open(path, readonly=True)
+        for p in pages:
+            t = time.perf_counter()
+            recs = cat.records(p)
+            thumbs = [cat.thumb(i) for i in p]
+            times[("found", "first", "again")[min(run, 2)]].append(time.perf_counter() - t)
+            complete = complete and all(r is not None for r in recs) and all(thumbs)
+            size = sum(len(t) for t in thumbs)
+        if run < 1 or run == max(runs, 3) - 1:
+            cat.close()
 
     def pct(xs, q):
         return round(float(np.percentile(xs, q)) * 1e3, 3)
 
-    return {"pages": len(pages), "runs": runs, "page_size": PAGE, "first_p50_ms": pct(first, 50),
-            "first_p99_ms": pct(first, 99), "again_p50_ms": pct(again, 50), "again_p99_ms": pct(again, 99),
-            "thumb_bytes_per_page": size, "complete": complete}
+    return ({"pages": len(pages), "runs": runs, "page_size": PAGE, "cached_before": round(cached_before, 3)}
+            | {f"{k}_p{q}_ms": pct(v, q) for k, v in times.items() for q in (50, 99)}
+            | {"thumb_bytes_per_page": size, "complete": complete})
 
 
 _PROBE = r"""
@@ -474,8 +509,11 @@ def targets(r: dict) -> list[list[str]]:
     row("single-query p99 latency", "< 10 ms", f"{s['ours']['single']['p99_ms']:.2f} ms",
         s["ours"]["single"]["p99_ms"] < 10)
     pg = r["page"]
-    row("100-result page from LMDB (records + thumbnails), first read, median (p99)", "< 5 ms",
-        f"{pg['first_p50_ms']:.2f} ms ({pg['first_p99_ms']:.2f} ms)", pg["first_p50_ms"] < 5)
+    row("100-result page from LMDB (records + thumbnails), first read, file in the page cache, median (p99)",
+        "< 5 ms", f"{pg['first_p50_ms']:.2f} ms ({pg['first_p99_ms']:.2f} ms)", pg["first_p50_ms"] < 5)
+    if "found_p50_ms" in pg:
+        rows.append([f"the same page, the file as found ({pg['cached_before']:.0%} of it cached) ({at})", "(reported)",
+                     f"{pg['found_p50_ms']:.2f} ms ({pg['found_p99_ms']:.2f} ms)", "-"])
     row("open the catalogue (LMDB + FAISS load)", "< 1 s", f"{r['open']['open_s']:.2f} s", r["open"]["open_s"] < 1)
     return rows
 
@@ -537,10 +575,13 @@ def markdown(r: dict) -> str:
     p, o, d = r["page"], r["open"], r["disk"]
     lines += ["", f"**(d) Catalogue, {n:,} photos.** A 100-result page (records + thumbnails, "
               f"{p['thumb_bytes_per_page'] / 1024:.0f} KB of JPEG, read as Engine reads them) for {p['pages']} "
-              f"searches: first read in the process p50 {p['first_p50_ms']:.2f} ms, p99 {p['first_p99_ms']:.2f} ms "
-              f"(the file is in the OS page cache, but each page faults into this process); read again p50 "
-              f"{p['again_p50_ms']:.2f} ms, p99 {p['again_p99_ms']:.2f} ms. "
-              f"Opening it in a fresh process (median of {o['runs']}): LMDB {o['open_lmdb_s'] * 1e3:.1f} ms, "
+              f"searches: first read in a fresh mapping of the file, with the file in the OS page cache (each page "
+              f"faults into the process), p50 {p['first_p50_ms']:.2f} ms, p99 {p['first_p99_ms']:.2f} ms; "
+              f"read again p50 {p['again_p50_ms']:.2f} ms, p99 {p['again_p99_ms']:.2f} ms. "
+              + (f"Before that, the first read of the file as this run found it ({p['cached_before']:.0%} of "
+                 f"the LMDB file in the page cache; the rest comes from disk): p50 {p['found_p50_ms']:.2f} ms, "
+                 f"p99 {p['found_p99_ms']:.2f} ms. " if "found_p50_ms" in p else "")
+              + f"Opening it in a fresh process (median of {o['runs']}): LMDB {o['open_lmdb_s'] * 1e3:.1f} ms, "
               f"FAISS load {o['load_faiss_s']:.2f} s ({o['kind']}), so {o['open_s']:.2f} s to open, then "
               f"{o['first_page_s'] * 1e3:.1f} ms for the first 100-result page (imports: {o['import_s']:.2f} s).", ""]
     by_db = ", ".join(f"{k} {v:,} B" for k, v in d["per_photo_by_db"].items() if v)

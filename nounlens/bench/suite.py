@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import importlib.util
-import inspect
 import json
 import sys
 import time
@@ -18,14 +16,37 @@ from nounlens.settings import NounlensError
 STAGES = ("ingest", "embedding", "scale")
 
 
-def _scale(data: Path, quick: bool) -> tuple[dict | None, str]:
-    """Stages (c)-(e) live in nounlens.bench.scale (search, catalogue, memory at 100k-1M vectors), written
-    apart; its run(quick=...) returns (results, markdown) like the others. Absent, the page says so."""
-    if importlib.util.find_spec("nounlens.bench.scale") is None:
-        return None, "## (c)-(e) Search, catalogue, memory\n\nNot measured: `nounlens.bench.scale` is not there yet."
-    scale = importlib.import_module("nounlens.bench.scale")
-    params = inspect.signature(scale.run).parameters
-    return scale.run(quick=quick, **({"data": data} if "data" in params else {}))
+def _measure(stage: str, data: Path, quick: bool, other_python: str | None) -> tuple[dict, str]:
+    if stage == "ingest":
+        from nounlens.bench import ingest
+
+        return ingest.run(data, quick, other_python)
+    if stage == "embedding":
+        from nounlens.bench import embedding
+
+        return embedding.run(data, quick)
+    from nounlens.bench import scale
+
+    return scale.run(quick=quick, data=data)
+
+
+def _earlier(out: str | Path, quick: bool, skip: tuple[str, ...]) -> dict[str, dict]:
+    """The other stages' results from the last run written to `out` (same --quick), so `--stages X`
+    re-measures X and keeps the rest; each keeps the date it was measured."""
+    try:
+        old = json.loads(Path(out).with_suffix(".json").read_text())
+    except (OSError, ValueError):
+        return {}
+    if old.get("info", {}).get("quick") != quick:
+        return {}
+    when = old["info"].get("date")
+    return {k: {"measured": when} | r for k, r in old.get("results", {}).items()
+            if k in STAGES and k not in skip and isinstance(r, dict)}
+
+
+def _markdown(stage: str, r: dict) -> str:
+    module = importlib.import_module(f"nounlens.bench.{stage}")
+    return module.markdown(r)
 
 
 def _save_json(out: str | Path, info: dict, results: dict) -> None:
@@ -79,25 +100,23 @@ def run(data: str | Path, quick: bool = False, other_python: str | None = None,
     t0 = time.perf_counter()
     info = {"command": report.command_line(), "date": datetime.now().strftime("%Y-%m-%d %H:%M"), "quick": quick,
             "machine": report.machine(), "versions": report.versions()}
+    kept = _earlier(out, quick, stages)  # read before this run overwrites the file
     results: dict = {}
-    sections: list[str] = []
     for stage in stages:
         log(f"bench: {stage} ({'quick' if quick else 'full'}), load average {report.loadavg()}")
         t = time.perf_counter()
-        if stage == "ingest":
-            from nounlens.bench import ingest
-
-            r, md = ingest.run(data, quick, other_python)
-        elif stage == "embedding":
-            from nounlens.bench import embedding
-
-            r, md = embedding.run(data, quick)
-        else:
-            r, md = _scale(data, quick)
-        results[stage] = r
-        sections.append(md)
-        _save_json(out, info, results)  # a later stage that fails does not lose this one's figures
+        results[stage] = {"measured": info["date"]} | _measure(stage, data, quick, other_python)[0]
+        _save_json(out, info, kept | results)  # a later stage that fails does not lose this one's figures
         log(f"bench: {stage} took {time.perf_counter() - t:.0f} s")
+    results = {k: results.get(k) or kept[k] for k in STAGES if k in results or k in kept}
+    sections = []
+    for stage, r in results.items():
+        md = _markdown(stage, r)
+        if r["measured"] != info["date"]:
+            title, _, rest = md.partition("\n")
+            note = f"*Kept from the run of {r['measured']}: this run re-measured only {', '.join(stages)}.*"
+            md = f"{title}\n\n{note}\n{rest}"
+        sections.append(md)
     info["loadavg_end"] = report.loadavg()
     info["minutes"] = (time.perf_counter() - t0) / 60
     rows = targets(results)

@@ -46,24 +46,36 @@ class EarlyBlocks(nn.Module):
         return out
 
 
+def unit_distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """LPIPS without learned weights: features unit-normalised along channels, squared differences
+    summed over channels and averaged over positions (and the batch). Every channel direction counts,
+    however weak the activation, so blur and lost texture cost as much as a wrong colour."""
+    a = a / (a.norm(dim=1, keepdim=True) + 1e-10)
+    b = b / (b.norm(dim=1, keepdim=True) + 1e-10)
+    return ((a - b) ** 2).sum(dim=1).mean()
+
+
 class FeatureLoss(nn.Module):
-    """feature_weight * mean squared feature difference (summed over taps) + pixel_weight * L1.
+    """feature_weight * feature difference (summed over taps) + pixel_weight * L1. The feature
+    difference is Johnson et al.'s mean squared error, or with `unit` the channel-normalised
+    `unit_distance` that nounlens's perceptual metric uses (on another network).
 
     Both terms are means, so they do not change with image size. Zero only when the two images
     give the same features and pixels."""
 
     def __init__(self, feature_weight: float = 1.0, pixel_weight: float = 1.0, name: str = LOSS_NET,
-                 taps: tuple[int, ...] = LOSS_BLOCKS):
+                 taps: tuple[int, ...] = LOSS_BLOCKS, unit: bool = False):
         super().__init__()
         self.features = EarlyBlocks(name, taps)
         self.feature_weight = feature_weight
         self.pixel_weight = pixel_weight
+        self.distance = unit_distance if unit else F.mse_loss
 
     def parts(self, pred: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
         with torch.no_grad():
             want = self.features(target)
         got = self.features(pred)
-        feature = sum(F.mse_loss(g, w) for g, w in zip(got, want, strict=True))
+        feature = sum(self.distance(g, w) for g, w in zip(got, want, strict=True))
         return {"feature": feature, "pixel": F.l1_loss(pred, target)}
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

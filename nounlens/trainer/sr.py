@@ -130,6 +130,8 @@ class TrainConfig:
     lr: float = 2e-3
     feature_weight: float = 5e-4  # feature and pixel terms about equal on a bicubic upscale
     pixel_weight: float = 1.0
+    feature_loss: str = "mse"  # "mse" (Johnson et al.) or "unit" (channel-normalised, LPIPS-like)
+    taps: tuple[int, ...] = (0, 2)  # loss-network blocks compared
     val_fraction: float = 0.05
     holdout_csv: str = HOLDOUT_CSV
     seed: int = 0
@@ -178,7 +180,8 @@ def train(cfg: TrainConfig, progress: bool = True, command: str = "") -> dict:
     vx, vy = centre_crops(val_pairs, cfg.crop) if val_pairs else (None, None)
 
     net = SRNet(**cfg.width).to(memory_format=torch.channels_last)
-    loss_fn = FeatureLoss(cfg.feature_weight, cfg.pixel_weight).to(memory_format=torch.channels_last)
+    loss_fn = FeatureLoss(cfg.feature_weight, cfg.pixel_weight, taps=tuple(cfg.taps),
+                          unit=cfg.feature_loss == "unit").to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
 
     def step_loss(rng):

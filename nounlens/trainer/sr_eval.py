@@ -58,13 +58,11 @@ class PerceptualDistance:
     def __call__(self, a: np.ndarray, b: np.ndarray) -> float:
         import torch
 
+        from nounlens.trainer.losses import unit_distance
+
         x = torch.from_numpy(np.stack([a, b])).permute(0, 3, 1, 2).float().div_(255.0)
         with torch.inference_mode():
-            total = 0.0
-            for f in self.net(x):
-                f = f / (f.norm(dim=1, keepdim=True) + 1e-10)
-                total += float(((f[0] - f[1]) ** 2).sum(dim=0).mean())
-        return total
+            return sum(float(unit_distance(f[:1], f[1:])) for f in self.net(x))
 
 
 def upscalers(net) -> dict:

@@ -137,6 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--feature-weight", type=float, default=None,
                    help="weight of the feature-reconstruction loss (default: the shipped weights' setting)")
     t.add_argument("--pixel-weight", type=float, default=1.0, help="weight of the L1 pixel loss (default 1)")
+    t.add_argument("--feature-loss", choices=["mse", "unit"], default="mse",
+                   help="feature difference: mean squared (Johnson et al.) or unit-normalised channels (LPIPS-like)")
+    t.add_argument("--taps", type=int, nargs="+", default=[0, 2], help="loss-network blocks compared (default 0 2)")
     t.add_argument("--val-fraction", type=float, default=0.05, help="photos kept for validation (default 0.05)")
     t.add_argument("--holdout", default="highres_512.csv",
                    help="CSV in a --data folder listing photos never trained on (default highres_512.csv)")
@@ -194,6 +197,9 @@ def _no_hierarchy(p) -> None:
     p.add_argument("--no-hierarchy", dest="hierarchy", action="store_false",
                    help="rank by the plain text-space cosine, without the ImageNet-class and WordNet-subtree "
                         "scores (docs/quality.md measures both)")
+    p.add_argument("--no-feedback", dest="feedback", action="store_false",
+                   help="leave out the look-alike photos: no pseudo-relevance feedback in search, no averaging "
+                        "with neighbours in labels (docs/quality.md measures both)")
 
 
 def _engine(args, create: bool = False):
@@ -202,7 +208,7 @@ def _engine(args, create: bool = False):
     return Engine.open(args.catalogue, encoder=getattr(args, "encoder", None),
                        vectors=getattr(args, "vectors", None), create=create, head=getattr(args, "head", None),
                        runtime="onnx-int8" if getattr(args, "int8", False) else "onnx",
-                       hierarchy=getattr(args, "hierarchy", True))
+                       hierarchy=getattr(args, "hierarchy", True), feedback=getattr(args, "feedback", True))
 
 
 def _command_line() -> str:
@@ -407,7 +413,8 @@ def cmd_train_sr(args) -> int:
     from nounlens.trainer.sr import TrainConfig, train
 
     cfg = TrainConfig(data=args.data, out=args.out, steps=args.steps, batch_size=args.batch_size, crop=args.crop,
-                      lr=args.lr, pixel_weight=args.pixel_weight, val_fraction=args.val_fraction,
+                      lr=args.lr, pixel_weight=args.pixel_weight, feature_loss=args.feature_loss,
+                      taps=tuple(args.taps), val_fraction=args.val_fraction,
                       holdout_csv=args.holdout, seed=args.seed,
                       threads=args.threads, bf16=not args.fp32, resume=not args.no_resume,
                       **({} if args.feature_weight is None else {"feature_weight": args.feature_weight}))

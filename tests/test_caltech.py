@@ -3,6 +3,7 @@
 import csv
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import SHARED, needs_shared
 
@@ -35,3 +36,25 @@ def test_okapi_search_returns_photos(caltech):
     engine, _ = caltech
     results = engine.search("okapi", k=5)
     assert len(results) == 5 and all(Path(r.path).exists() for r in results)
+
+
+@needs_shared
+def test_look_alikes_raise_zero_shot_search(caltech):
+    """Pseudo-relevance feedback on the 45 strict zero-shot classes: mean average precision over the top
+    200 with and without it (docs/quality.md has the full figures)."""
+    engine, labels = caltech
+    with open(GALLERY / "classes.csv") as f:
+        strict = [r["wnid"] for r in csv.DictReader(f)
+                  if r["in_imagenet1k"] == "0" and not r["imagenet1k_descendants"].strip()]
+    counts = {w: sum(v == w for v in labels.values()) for w in strict}
+
+    def ap(wnid: str, feedback: bool) -> float:
+        hits = np.array([labels[r.path] == wnid for r in engine.search(wnid, k=200, feedback=feedback)])
+        precision = np.cumsum(hits) / np.arange(1, len(hits) + 1)
+        return float((precision * hits).sum() / counts[wnid])
+
+    on, off = (np.mean([ap(w, fb) for w in strict]) for fb in (True, False))
+    assert len(strict) == 45 and on > off + 0.03, (on, off)
+    okapi = next(p for p, w in labels.items() if w == "n02439398")
+    i = engine.catalogue.id_for_path(okapi)  # its labels change with its look-alikes
+    assert [n["score"] for n in engine.photo_nouns(i)] != [n["score"] for n in engine.photo_nouns(i, feedback=False)]

@@ -108,6 +108,9 @@ def test_eval_quality_runs_end_to_end_on_a_small_slice(tmp_path, capsys):
         assert all(0.0 <= v <= 1.0 for k, v in part.items() if k != "classes")
     # seen ImageNet classes are easy for the backbone: its own top-5 must find most of them
     assert conse["seen"]["imagenet-sample"]["softmax_hit"]["5"] > 0.7
+    default = result["runs"]["glove"]["default"]  # hierarchy + look-alikes, as the engine ranks and labels
+    assert default["zero_shot"]["photos"] == 90 and 0 <= default["text_to_photo"]["strict"]["map"] <= 1
+    assert set(result["runs"]["glove"]) >= {"conse", "conse+classes", "conse+subtree", "conse+feedback"}
     text = out.read_text()
-    assert "Smoke run" in text and "| ConSE T=10 · glove |" in text
+    assert "Smoke run" in text and "| ConSE T=10 · glove |" in text and "| nounlens default" in text
     assert (tmp_path / "quality-zeroshot.jpg").stat().st_size > 10_000

@@ -48,10 +48,12 @@ def effective_cosine(probs: np.ndarray, sims: np.ndarray, tau: float) -> np.ndar
 
 class ClassScorer:
     """Scores photos (given their ImageNet-1k probabilities) against nouns. `subtree=False` turns the
-    exact subtree term off, leaving the soft class kernel alone."""
+    exact subtree term off in search, leaving the soft class kernel alone; `label_subtree` turns it on
+    in labels, where it is off by default: it names more nouns within 2 hops of the truth, but fewer
+    exact ones (docs/quality.md)."""
 
-    def __init__(self, nouns: NounVectors, wordnet: WordNet, subtree: bool = True):
-        self.nouns, self.wordnet, self.subtree = nouns, wordnet, subtree
+    def __init__(self, nouns: NounVectors, wordnet: WordNet, subtree: bool = True, label_subtree: bool = False):
+        self.nouns, self.wordnet, self.subtree, self.label_subtree = nouns, wordnet, subtree, label_subtree
         self.class_rows = imagenet_rows()
         self.class_vectors = np.ascontiguousarray(nouns.matrix[self.class_rows], dtype=np.float32)
 
@@ -91,7 +93,7 @@ class ClassScorer:
 
     def label_scores(self, probs: np.ndarray, vecs: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         """(N, nouns) scores of every noun (or of `rows`) for each photo: the ConSE cosine mixed with the
-        effective cosine over the photos' top classes (with the classes' ancestors exact when `subtree`)."""
+        effective cosine over the photos' top classes (with the classes' ancestors exact when `label_subtree`)."""
         rows = np.arange(len(self.nouns.covered)) if rows is None else np.asarray(rows)
         matrix = self.nouns.matrix if len(rows) == len(self.nouns.covered) else self.nouns.matrix[rows]
         cos = np.asarray(vecs, dtype=np.float32) @ matrix.T
@@ -100,7 +102,7 @@ class ClassScorer:
         np.put_along_axis(kept, own, np.take_along_axis(probs, own, axis=1), axis=1)
         top = np.unique(own)  # the classes any photo of the batch needs
         sims = self.class_vectors[top] @ matrix.T
-        if self.subtree:
+        if self.label_subtree:
             incidence, above = self._class_ancestors
             j = np.minimum(np.searchsorted(above, rows), len(above) - 1)
             cols = np.flatnonzero(above[j] == rows)  # output columns whose noun is at or above a class

@@ -16,6 +16,7 @@ from nounlens.indexer.pipeline import Summary, index_paths, load_vectors, reembe
 from nounlens.indexer.vectors import parse_bytes, summary_line
 from nounlens.models.embed import DEFAULT_HEAD, ModelStack
 from nounlens.models.hierarchy import RERANK, ClassScorer, softmax
+from nounlens.models.neighbours import NEIGHBOUR_POOL, expand_query, look_alikes, smooth
 from nounlens.search.maps import PhotoMap, noun_neighbourhood, photo_map
 from nounlens.search.photos import DISPLAY_SIDE, display_jpeg
 from nounlens.search.query import QueryEncoder, Resolved
@@ -42,10 +43,11 @@ class Engine:
     """A catalogue plus the models it was embedded with. Searches see a consistent snapshot and pick
     up new photos when the catalogue's generation moves."""
 
-    def __init__(self, catalogue: Catalogue, models: ModelStack, hierarchy: bool = True):
+    def __init__(self, catalogue: Catalogue, models: ModelStack, hierarchy: bool = True, feedback: bool = True):
         self.catalogue = catalogue
         self.models = models
         self.hierarchy = hierarchy  # hierarchy-aware search and labels (models.hierarchy); off: plain cosine
+        self.feedback = feedback  # search and labels helped by look-alike photos (models.neighbours)
         self.wordnet = load_wordnet()
         self._index = None
         self._upscalers: dict = {}
@@ -53,11 +55,12 @@ class Engine:
     @classmethod
     def open(cls, catalogue: str | Path | None = None, encoder: str | None = None, vectors: str | None = None,
              create: bool = False, runtime: str = "onnx", writable: bool = False, head: str | None = None,
-             hierarchy: bool = True) -> Engine:
+             hierarchy: bool = True, feedback: bool = True) -> Engine:
         """Open a catalogue. Its manifest names the text encoder and the image head ("conse", "devise" or a
         head file); asking for others is an error unless `create` (indexing), where a fresh catalogue takes
         the ones asked for. `writable` opens an existing catalogue for searching and indexing both (the UI).
-        `hierarchy=False` ranks and labels by the plain text-space cosine."""
+        `hierarchy=False` ranks and labels by the plain text-space cosine; `feedback=False` leaves out the
+        look-alike photos (pseudo-relevance feedback in search, neighbour smoothing in labels)."""
         cat = Catalogue.open(catalogue or default_catalogue(), create=create, readonly=not (create or writable))
         recorded = cat.manifest.get("models")
         if recorded:
@@ -74,7 +77,7 @@ class Engine:
                     raise
         else:
             models = ModelStack(text=encoder or "minilm", vectors=vectors, head=head or DEFAULT_HEAD, runtime=runtime)
-        return cls(cat, models, hierarchy)
+        return cls(cat, models, hierarchy, feedback)
 
     # ---- indexing ------------------------------------------------------------------------------
     def index(self, paths, workers: int | None = None, batch_size: int = 32, progress: bool = True,
@@ -116,11 +119,15 @@ class Engine:
     def scorer(self) -> ClassScorer:
         return ClassScorer(self.models.nouns, self.wordnet)
 
-    def search(self, query: str, k: int = 20, hierarchy: bool | None = None) -> list[Result]:
-        """Photos for a query. Hierarchy-aware (the default): the text-space index proposes RERANK
-        candidates, which are re-scored from their class probabilities (models.hierarchy)."""
+    def search(self, query: str, k: int = 20, hierarchy: bool | None = None,
+               feedback: bool | None = None) -> list[Result]:
+        """Photos for a query. By default the text-space index proposes RERANK candidates, which are
+        re-scored from their class probabilities (models.hierarchy) and then by how much they look like
+        the best of them (models.neighbours), all from stored features: no photo is read."""
         vec, resolved = self.query_encoder.encode(query)
-        if not (self.hierarchy if hierarchy is None else hierarchy):
+        hierarchy = self.hierarchy if hierarchy is None else hierarchy
+        feedback = self.feedback if feedback is None else feedback
+        if not (hierarchy or feedback):
             return self.search_vector(vec, k, hierarchy=False)
         _, ids = self.vector_index().search(vec[None], max(k, RERANK))
         found, features = self.catalogue.features([int(i) for i in ids[0] if i >= 0])
@@ -131,10 +138,13 @@ class Engine:
             keep = np.isin(found, vid)
             found, features = found[keep], features[keep]
         probs = self.class_probs(features)
-        cos = vecs @ vec
-        scores = self.scorer.rank_scores(probs, cos, vec, [(r.row, r.term.weight) for r in resolved])
+        scores = vecs @ vec
+        if hierarchy:
+            scores = self.scorer.rank_scores(probs, scores, vec, [(r.row, r.term.weight) for r in resolved])
+        if feedback:
+            scores = expand_query(scores, features)
         best = np.argsort(-scores, kind="stable")[:k]
-        return self._results([(int(found[j]), float(scores[j])) for j in best], probs[best])
+        return self._results([(int(found[j]), float(scores[j])) for j in best], probs[best] if hierarchy else None)
 
     def explain(self, query: str) -> list[dict]:
         """How each term of a query was read: which noun, which sense, or free text."""
@@ -169,20 +179,48 @@ class Engine:
         """ImageNet-1k probabilities from stored features (the classifier alone, no photo read)."""
         return softmax(self.models.backbone.logits_from_features(np.asarray(features, dtype=np.float32)))
 
-    def top_nouns(self, vecs: np.ndarray, k: int, probs: np.ndarray | None = None) -> list[list[dict]]:
-        """The k best nouns per photo: by cosine, or hierarchy-aware when the class `probs` are given."""
-        nouns = self.models.nouns
+    def noun_scores(self, vecs: np.ndarray, probs: np.ndarray | None = None) -> np.ndarray:
+        """(photos, nouns) scores: by cosine, or hierarchy-aware when the class `probs` are given."""
         if probs is not None:
-            scores = self.scorer.label_scores(probs, vecs)
-        else:
-            scores = np.asarray(vecs, dtype=np.float32) @ nouns.matrix.T
-            scores[:, ~nouns.covered] = -np.inf
+            return self.scorer.label_scores(probs, vecs)
+        scores = np.asarray(vecs, dtype=np.float32) @ self.models.nouns.matrix.T
+        scores[:, ~self.models.nouns.covered] = -np.inf
+        return scores
+
+    def top_nouns(self, vecs: np.ndarray, k: int, probs: np.ndarray | None = None,
+                  scores: np.ndarray | None = None) -> list[list[dict]]:
+        """The k best nouns per photo (from `noun_scores`, unless the scores are given)."""
+        scores = self.noun_scores(vecs, probs) if scores is None else scores
         top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
         out = []
         for row_scores, cand in zip(scores, top, strict=True):
             cand = cand[np.argsort(-row_scores[cand])]
             out.append([self.wordnet.noun(int(r)).as_dict(row_scores[r]) for r in cand])
         return out
+
+    def photo_labels(self, vec: np.ndarray, feats: np.ndarray, own: int | None, k: int,
+                     hierarchy: bool | None = None, feedback: bool | None = None) -> list[dict]:
+        """The k best nouns for one photo (its vector and features; `own`: its catalogue id, if any). With
+        feedback, its scores are averaged with those of its look-alikes among the NEIGHBOUR_POOL photos
+        nearest it in the text space (models.neighbours)."""
+        hierarchy = self.hierarchy if hierarchy is None else hierarchy
+        feedback = self.feedback if feedback is None else feedback
+        vecs, feats = vec[None], np.asarray(feats, dtype=np.float32)[None]
+        weights = np.zeros(0, dtype=np.float32)
+        if feedback and len(self.catalogue):
+            _, ids = self.vector_index().search(vec[None], NEIGHBOUR_POOL + 1)
+            pool, pool_feats = self.catalogue.features([int(i) for i in ids[0] if i >= 0 and int(i) != own])
+            pos, weights = look_alikes(feats[0], pool_feats[:NEIGHBOUR_POOL])
+            pos, weights = pos[weights > 0], weights[weights > 0]
+            if len(pos):
+                found, their_vecs = self.catalogue.vectors(pool[pos])
+                keep = np.isin(pool[pos], found)  # an indexer may have removed some since
+                vecs = np.vstack([vecs, their_vecs])
+                feats = np.vstack([feats, pool_feats[pos[keep]].astype(np.float32)])
+                weights = weights[keep]
+        scores = self.noun_scores(vecs, self.class_probs(feats) if hierarchy else None)
+        own_scores = smooth(scores[0], scores[1:], weights)
+        return self.top_nouns(vecs[:1], k, scores=own_scores[None])[0]
 
     def image_vector(self, image: str | Path | bytes) -> tuple[np.ndarray, int | None]:
         """A photo's unit vector: the stored one if the path is in the catalogue, else embedded now."""
@@ -214,11 +252,11 @@ class Engine:
         vec, own = self.image_vector(image)
         return self.search_vector(vec, k, exclude={own} if own is not None else set())
 
-    def label(self, image: str | Path | bytes, k: int = 5, hierarchy: bool | None = None) -> list[dict]:
+    def label(self, image: str | Path | bytes, k: int = 5, hierarchy: bool | None = None,
+              feedback: bool | None = None) -> list[dict]:
         """What a photo shows: the k best WordNet nouns."""
-        vec, feats, _ = self.image_embedding(image)
-        probs = self.class_probs(feats[None]) if (self.hierarchy if hierarchy is None else hierarchy) else None
-        return self.top_nouns(vec[None], k, probs)[0]
+        vec, feats, own = self.image_embedding(image)
+        return self.photo_labels(vec, feats, own, k, hierarchy, feedback)
 
     def nouns(self, word: str, k: int = 10) -> list[dict]:
         """Nouns nearest to a word in the text space (the word's own sense first)."""
@@ -293,13 +331,14 @@ class Engine:
             raise NounlensError(f"photo {i} is not in the catalogue")
         return display_jpeg(rec.path, max_side)
 
-    def photo_nouns(self, i: int, k: int = 5) -> list[dict]:
+    def photo_nouns(self, i: int, k: int = 5, hierarchy: bool | None = None,
+                    feedback: bool | None = None) -> list[dict]:
         """"What is this?" for a catalogue photo, from its stored vector."""
         _, vecs = self.catalogue.vectors([int(i)])
-        if not len(vecs):
+        _, feats = self.catalogue.features([int(i)])
+        if not len(vecs) or not len(feats):
             raise NounlensError(f"photo {i} is not in the catalogue")
-        probs = self.class_probs(self.catalogue.features([int(i)])[1]) if self.hierarchy else None
-        return self.top_nouns(vecs, k, probs)[0]
+        return self.photo_labels(vecs[0], feats[0], int(i), k, hierarchy, feedback)
 
     def similar_to(self, i: int, k: int = 20) -> list[Result]:
         _, vecs = self.catalogue.vectors([int(i)])

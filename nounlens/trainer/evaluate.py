@@ -17,6 +17,7 @@ import numpy as np
 from nounlens.data.datasets import Labelled, load_labelled, read_classes
 from nounlens.data.wordnet import WordNet, imagenet_rows, imagenet_wnids, load_wordnet
 from nounlens.models.hierarchy import RERANK, ClassScorer, softmax
+from nounlens.models.neighbours import NEIGHBOUR_POOL, expand_query, look_alikes, smooth
 from nounlens.models.text import NounVectors
 from nounlens.settings import NounlensError
 from nounlens.trainer import metrics
@@ -125,31 +126,62 @@ Embed = Callable[[np.ndarray], np.ndarray]  # float32 features (N, 1280) -> unit
 
 class Method:
     """How a method scores photos against nouns: the cosine of embedded vectors, or, with a `scorer`,
-    hierarchy-aware through the ImageNet classes exactly as `Engine.search` and `Engine.label` do."""
+    hierarchy-aware through the ImageNet classes; with `feedback`, helped by the rest of the collection
+    (models.neighbours). Each exactly as `Engine.search` and `Engine.label` do."""
 
-    def __init__(self, embed: Embed, nouns: NounVectors, backbone, scorer: ClassScorer | None = None):
-        self.embed, self.nouns, self.backbone, self.scorer = embed, nouns, backbone, scorer
+    def __init__(self, embed: Embed, nouns: NounVectors, backbone, scorer: ClassScorer | None = None,
+                 feedback: bool = False):
+        self.embed, self.nouns, self.backbone, self.scorer, self.feedback = embed, nouns, backbone, scorer, feedback
         self.matrix = np.asarray(nouns.matrix, dtype=np.float32)
 
     def label(self, features: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
-        """(N, nouns) scores of every noun, or of `rows`; uncovered nouns score -inf."""
-        vecs = self.embed(features)
-        if self.scorer is not None:
-            return self.scorer.label_scores(self.probs(features), vecs, rows)
-        rows = np.arange(len(self.matrix)) if rows is None else np.asarray(rows)
-        scores = vecs @ self.matrix[rows].T
-        scores[:, ~self.nouns.covered[rows]] = -np.inf
-        return scores
+        """(N, nouns) scores of every noun, or of `rows`, for each photo alone; uncovered nouns score -inf."""
+        out = []
+        for s in range(0, len(features), CHUNK):
+            f = features[s:s + CHUNK]
+            if self.scorer is not None:
+                out.append(self.scorer.label_scores(self.probs(f), self.embed(f), rows))
+                continue
+            r = np.arange(len(self.matrix)) if rows is None else np.asarray(rows)
+            scores = self.embed(f) @ self.matrix[r].T
+            scores[:, ~self.nouns.covered[r]] = -np.inf
+            out.append(scores)
+        return np.concatenate(out) if out else np.zeros((0, len(self.matrix) if rows is None else len(rows)))
+
+    def label_in(self, collection: np.ndarray, which: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """Scores for the photos `which` of a collection (the features of every photo in a catalogue),
+        each labelled as the engine labels a catalogue photo: with feedback, averaged with its
+        look-alikes among the NEIGHBOUR_POOL photos nearest it in the text space (itself excluded)."""
+        which = np.asarray(which)
+        own = self.label(collection[which], rows)
+        if not self.feedback:
+            return own
+        vecs = self.embed(collection)
+        picks = []
+        for i in which:
+            cos = vecs @ vecs[i]
+            cos[i] = -np.inf
+            pool = np.argsort(-cos, kind="stable")[:NEIGHBOUR_POOL]
+            pos, w = look_alikes(collection[i], collection[pool])
+            picks.append((pool[pos][w > 0], w[w > 0]))
+        need = np.unique(np.concatenate([p for p, _ in picks] + [np.zeros(0, dtype=int)])).astype(int)
+        theirs = self.label(collection[need], rows)
+        at = {int(r): j for j, r in enumerate(need)}
+        return np.stack([smooth(own[j], theirs[[at[int(p)] for p in pos]], w)
+                         for j, (pos, w) in enumerate(picks)]) if len(which) else own
 
     def rank(self, features: np.ndarray, row: int) -> np.ndarray:
-        """(N,) scores of the photos for the noun `row` as a query; with a scorer, the top RERANK by
-        cosine are re-scored and everything else stays below them, as in the engine."""
+        """(N,) scores of the photos for the noun `row` as a query; with a scorer or feedback, the top
+        RERANK by cosine are re-scored and everything else stays below them, as in the engine."""
         cos = self.embed(features) @ self.matrix[row]
-        if self.scorer is None:
+        if self.scorer is None and not self.feedback:
             return cos
         cand = np.argsort(-cos, kind="stable")[:RERANK]
-        out = cos - 10.0  # below any effective cosine
-        out[cand] = self.scorer.rank_scores(self.probs(features[cand]), cos[cand], self.matrix[row], [(row, 1.0)])
+        out = cos - 10.0  # below any re-scored candidate
+        scores = cos[cand]
+        if self.scorer is not None:
+            scores = self.scorer.rank_scores(self.probs(features[cand]), scores, self.matrix[row], [(row, 1.0)])
+        out[cand] = expand_query(scores, features[cand]) if self.feedback else scores
         return out
 
     def probs(self, features: np.ndarray) -> np.ndarray:
@@ -158,8 +190,7 @@ class Method:
 
 def seen_classes(seen: SeenSet, method: Method, logits: np.ndarray) -> dict:
     """Flat hit@k over the 1,000 ImageNet-1k labels, and the backbone softmax's own top-k beside it."""
-    scores = np.concatenate([method.label(seen.features[s:s + CHUNK], imagenet_rows())
-                             for s in range(0, len(seen.labels), CHUNK)])
+    scores = method.label_in(seen.features, np.arange(len(seen.labels)), imagenet_rows())
     return {"photos": len(seen.labels),
             "hit": metrics.hit_at_k(metrics.true_ranks(scores, seen.labels), SEEN_KS),
             "softmax_hit": metrics.hit_at_k(metrics.true_ranks(logits, seen.labels), SEEN_KS)}
@@ -171,16 +202,12 @@ def zero_shot_labelling(gallery: Gallery, method: Method, wordnet: WordNet, grou
     wanted = {c["row"] for c in gallery.classes if c["group"] == group}
     idx = np.array([i for i, r in enumerate(gallery.rows) if r in wanted])
     truth = gallery.rows[idx]
-    features = gallery.features[idx]
-    ranks, tops = [], []
-    for s in range(0, len(idx), CHUNK):
-        scores = method.label(features[s:s + CHUNK])
-        ranks.append(metrics.true_ranks(scores, truth[s:s + CHUNK]))
-        tops.append(metrics.top_k(scores, max(ZS_KS)))
-    ranks, top = np.concatenate(ranks), np.concatenate(tops)
+    scores = method.label_in(gallery.features, idx)
+    ranks, top = metrics.true_ranks(scores, truth), metrics.top_k(scores, max(ZS_KS))
+    del scores
     lenient = [wordnet.within_hops(int(r), 2) for r in truth]
     labels = np.array(gallery.class_rows())
-    label_scores = method.label(features, labels)
+    label_scores = method.label_in(gallery.features, idx, labels)
     label_index = {int(r): i for i, r in enumerate(labels)}
     label_truth = np.array([label_index[int(r)] for r in truth])
     return {
@@ -213,20 +240,29 @@ def text_to_photo(gallery: Gallery, method: Method) -> dict:
 
 def methods(encoder: str, backbone, nouns: NounVectors, heads: dict[str, str | Path | None],
             wordnet: WordNet) -> dict[str, Method]:
-    """Name -> Method. A spec is None or "conse[-T<top>]" (ConSE), "conse+classes" / "conse+subtree"
-    (ConSE with hierarchy-aware scoring, without / with the exact subtree term), or a DeViSE head file."""
+    """Name -> Method. A spec is None or "conse[-T<top>]" (ConSE), with any of "+classes" (the soft
+    class kernel in search and labels), "+subtree" (and the exact subtree term in both), "+feedback"
+    (look-alikes in the collection); "default" is what `Engine` does (models.hierarchy and
+    models.neighbours at their defaults); anything else is a DeViSE head file."""
     from nounlens.models.embed import ConSE
     from nounlens.models.heads import Head
 
     out: dict[str, Method] = {}
     for name, spec in heads.items():
         text = str(spec) if spec is not None else "conse"
-        if text.startswith("conse"):
-            base, _, extra = text.partition("+")
+        if text == "default" or text.startswith("conse"):
+            base, *extra = text.split("+")
             top = int(base[7:]) if base.startswith("conse-T") else 10
             conse = ConSE(nouns, imagenet_rows(), top)
-            scorer = ClassScorer(nouns, wordnet, subtree=extra == "subtree") if extra else None
-            out[name] = Method(lambda f, c=conse: c(f, backbone.logits_from_features(f)), nouns, backbone, scorer)
+            if text == "default":
+                scorer, feedback = ClassScorer(nouns, wordnet), True
+            else:
+                subtree = "subtree" in extra
+                scorer = ClassScorer(nouns, wordnet, subtree=subtree, label_subtree=subtree) if (
+                    {"classes", "subtree"} & set(extra)) else None
+                feedback = "feedback" in extra
+            out[name] = Method(lambda f, c=conse: c(f, backbone.logits_from_features(f)), nouns, backbone, scorer,
+                               feedback)
         else:
             head = Head.load(spec)
             if head.meta.get("nouns_digest") != nouns.digest:
@@ -265,7 +301,8 @@ def run_quality(root: str | Path, encoders: tuple[str, ...] = ("minilm", "glove"
             specs = {"conse": None}
             if shipped_head(encoder).exists():
                 specs["devise"] = shipped_head(encoder)
-            specs |= {"conse+classes": "conse+classes", "conse+subtree": "conse+subtree"}
+            specs |= {"conse+classes": "conse+classes", "conse+subtree": "conse+subtree",
+                      "conse+feedback": "conse+feedback", "default": "default"}
         runs[encoder] = {}
         for name, method in methods(encoder, backbone, nouns, specs, wordnet).items():
             runs[encoder][name] = evaluate_method(data, method, wordnet, backbone)

@@ -21,7 +21,7 @@ def test_expand_query_lifts_what_looks_like_the_best_results():
     out = expand_query(scores, features, top=2, weight=0.5)
     looks = centred(features)
     query = looks[:2].mean(0)
-    assert np.allclose(out, scores + 0.5 * looks @ query / np.linalg.norm(query), atol=1e-6)
+    assert np.allclose(out, (scores + 0.5 * looks @ query / np.linalg.norm(query)) / 1.5, atol=1e-6)
     assert np.argsort(-out)[:3].tolist() == [0, 1, 3]  # the look-alike overtakes 2 and 4
     assert np.array_equal(expand_query(scores, features, weight=0), scores)
 

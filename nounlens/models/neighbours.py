@@ -6,8 +6,8 @@ A zero-shot score for one photo is noisy: an okapi photo whose backbone guesses 
 features (1280-d, before the classifier) know which photos look alike far better than their blurred
 text-space vectors do. Both uses below compare photos by those stored features, centred on the mean of
 the photos at hand (so the component every photo shares does not count) and unit-normalised:
-- search: the best few results are mostly right, so photos that look like them get a boost
-  (average query expansion, as in image retrieval);
+- search: the best few results are mostly right, so photos that look like them move up (average
+  query expansion, as in image retrieval);
 - labels: a photo's noun scores are averaged with those of its look-alikes in the catalogue, each
   weighted by how alike they are (none when nothing looks alike: a photo alone keeps its own labels).
 docs/quality.md measures both; docs/hierarchy-variants.md has the sweeps the constants come from.
@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 FEEDBACK_TOP = 10  # search: the best results that make the expanded query
-FEEDBACK_WEIGHT = 0.5  # search: weight of the look-alike cosine added to the score
+FEEDBACK_WEIGHT = 0.5  # search: weight of the look-alike cosine against the score's 1
 NEIGHBOURS = 5  # labels: look-alikes a photo's labels are averaged with
 NEIGHBOUR_POOL = 100  # labels: nearest photos in the text space, among which the look-alikes are found
 NEIGHBOUR_FLOOR = 0.3  # labels: look-alike cosine that counts for nothing (different things sit below it)
@@ -34,14 +34,15 @@ def centred(features: np.ndarray, mean: np.ndarray | None = None) -> np.ndarray:
 
 def expand_query(scores: np.ndarray, features: np.ndarray, top: int = FEEDBACK_TOP,
                  weight: float = FEEDBACK_WEIGHT) -> np.ndarray:
-    """Candidates' search scores plus `weight` x their cosine to the mean of the `top` best candidates
-    (all in centred feature space)."""
+    """Candidates' search scores mixed with their cosine to the mean of the `top` best candidates (in
+    centred feature space): (score + weight x cosine) / (1 + weight), a weighted mean, so the result
+    stays on the cosine scale that the UI's threshold reads."""
     if len(scores) < 2 or weight == 0:
         return scores
     looks = centred(features)
     best = np.argsort(-np.asarray(scores), kind="stable")[:top]
     query = looks[best].mean(axis=0)
-    return scores + weight * (looks @ query) / max(float(np.linalg.norm(query)), 1e-12)
+    return (scores + weight * (looks @ query) / max(float(np.linalg.norm(query)), 1e-12)) / (1 + weight)
 
 
 def look_alikes(own: np.ndarray, pool: np.ndarray, k: int = NEIGHBOURS,

@@ -46,7 +46,8 @@ HIERARCHY_NOTES = [
     "",
     "How the look-alike rows score (nounlens/models/neighbours.py): photos are compared by their stored "
     "backbone features (1280-d), centred on the mean of the photos at hand and unit-normalised. Search: the "
-    "candidates' scores get + 0.5 × their cosine to the mean of the 10 best (pseudo-relevance feedback). "
+    "candidates' scores are mixed 1 : 0.5 with their cosine to the mean of the 10 best (pseudo-relevance "
+    "feedback; a weighted mean, so scores stay on the cosine scale). "
     "Labels: a photo's noun scores are averaged with those of its 5 nearest look-alikes among the 100 "
     "photos nearest it in the text space, each weighted 2 × (cosine − 0.3) / 0.7 (0 below 0.3), so a photo "
     "with no look-alike keeps its own labels. The seen-class rows label each set as its own collection "

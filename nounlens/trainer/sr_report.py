@@ -20,6 +20,11 @@ def _yes(ok: bool) -> str:
 def render(r: dict, picture_name: str) -> str:
     t, tr = r["table"], r.get("trained", {})
     cfg = tr.get("config", {})
+    w, taps = cfg.get("width", {}), cfg.get("taps", (0, 2))
+    loss_words = ("by the mean squared difference (Johnson et al.)" if cfg.get("feature_loss", "mse") == "mse" else
+                  "by the squared difference of features unit-normalised along channels, averaged over "
+                  "positions (LPIPS without learned weights: the perceptual metric below does the same on "
+                  "another network)")
     rows = "\n".join(f"| {name} | {m['psnr_y']:.2f} | {m['ssim_y']:.4f} | {m['perceptual']:.4f} |"
                      for name, m in t.items())
     hist = "\n".join(f"| {h['step']} | {h['val_psnr']:.2f} | {h['bicubic_psnr']:.2f} | {h['val_loss']:.4f} |"
@@ -68,9 +73,10 @@ nearest | bicubic (Pillow) | SR | original.
 
 ## The network (`nounlens/models/sr.py`, blocks in `nounlens/models/blocks.py`)
 
-9x9 conv stem (32 channels) at thumbnail resolution; {cfg.get('width', {}).get('n_res', 4)} residual blocks there
-(conv-BN-ReLU, conv-BN, add); two x2 steps by nearest resize then 3x3 conv-BN-ReLU (32 -> 16 -> 8 channels:
-the high-resolution layers are thin because they cost the most); a 9x9 conv to RGB. All padding is
+9x9 conv stem ({w.get('nf', 32)} channels) at thumbnail resolution; {w.get('n_res', 4)} residual blocks there
+(conv-BN-ReLU, conv-BN, add); two x2 steps by nearest resize then 3x3 conv-BN-ReLU ({w.get('nf', 32)} ->
+{w.get('nf_mid', 16)} -> {w.get('nf_hi', 8)} channels: the high-resolution layers are thin because they cost the
+most); a 9x9 conv to RGB. All padding is
 reflection. The output is bounded: sigmoid(logit(bicubic x4) + network), so the net learns only what
 bicubic misses and starts as bicubic. Resize-then-conv gives every output pixel the same kernel taps,
 so the net has no built-in checkerboard; `tests/test_sr.py` checks the 2-pixel periodic energy of
@@ -78,13 +84,13 @@ flat and graded inputs.
 
 ## The loss (`nounlens/trainer/losses.py`)
 
-{cfg.get('feature_weight')} x feature reconstruction + {cfg.get('pixel_weight')} x L1 pixel loss. The
-feature loss is the mean squared difference of EfficientNet-Lite0's block 0 (stride 2, 16 channels)
-and block 2 (stride 4, 24 channels) outputs, frozen, with its own input scaling. Johnson et al. used
+{cfg.get('feature_weight')} x feature difference + {cfg.get('pixel_weight')} x L1 pixel loss. The feature
+difference compares EfficientNet-Lite0's block {', '.join(str(t) for t in taps)} outputs (frozen, with its own
+input scaling; blocks 0, 2 and 4 end its stride-2, -4 and -8 stages) {loss_words}. Johnson et al. used
 VGG-16 relu2_2 (stride 2, 128 channels, after a ReLU); no VGG weights ship offline, so the loss
 network is the backbone nounlens already ships. Its block outputs are linear bottlenecks (no ReLU,
-signed) and far thinner, so the loss is cheaper and a little less texture-hungry than VGG's; the pixel
-term keeps colours and PSNR honest, the feature term keeps edges sharp.
+signed) and far thinner (16-40 channels), so the loss is cheaper and a little less texture-hungry than
+VGG's; the pixel term keeps colours and PSNR honest, the feature term keeps edges sharp.
 
 ## How the shipped weights were trained
 
@@ -101,8 +107,8 @@ term keeps colours and PSNR honest, the feature term keeps edges sharp.
 - {tr.get('steps')} steps of {cfg.get('batch_size')} random aligned crops ({cfg.get('crop')} px of thumbnail,
   {4 * (cfg.get('crop') or 0)} px of target, random left-right flips), Adam, peak learning rate {cfg.get('lr')},
   50-step warm-up then cosine to 5%, bfloat16 autocast: {cfg.get('bf16')}, seed {cfg.get('seed')}.
-- {tr.get('minutes')} minutes on {tr.get('threads')} CPU threads ({tr.get('machine', 'this machine')}, shared with
-  other jobs, under `nice -n 10`). Weights: `nounlens/weights/sr-x4.pt`.
+- {tr.get('minutes')} minutes, the last part on {tr.get('threads')} CPU threads ({tr.get('machine', 'this machine')},
+  shared with other jobs). Weights: `nounlens/weights/sr-x4.pt`.
 
 Validation (centre crops of the validation photos, RGB PSNR):
 

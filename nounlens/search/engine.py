@@ -212,12 +212,12 @@ class Engine:
             pool, pool_feats = self.catalogue.features([int(i) for i in ids[0] if i >= 0 and int(i) != own])
             pos, weights = look_alikes(feats[0], pool_feats[:NEIGHBOUR_POOL])
             pos, weights = pos[weights > 0], weights[weights > 0]
-            if len(pos):
-                found, their_vecs = self.catalogue.vectors(pool[pos])
-                keep = np.isin(pool[pos], found)  # an indexer may have removed some since
+            found, their_vecs = self.catalogue.vectors(pool[pos])
+            keep = np.isin(pool[pos], found)  # an indexer may have removed some since
+            if keep.any():
                 vecs = np.vstack([vecs, their_vecs])
                 feats = np.vstack([feats, pool_feats[pos[keep]].astype(np.float32)])
-                weights = weights[keep]
+            weights = weights[keep]
         scores = self.noun_scores(vecs, self.class_probs(feats) if hierarchy else None)
         own_scores = smooth(scores[0], scores[1:], weights)
         return self.top_nouns(vecs[:1], k, scores=own_scores[None])[0]

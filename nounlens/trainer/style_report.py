@@ -161,8 +161,8 @@ is resized to the result's area.
   seed {tcfg.get('seed')}; the painting seen at {tcfg.get('style_size')} px; style weight {tcfg.get('style_weight')},
   content {tcfg.get('content_weight')}, total variation {tcfg.get('tv_weight')}.
 - network: widths {tcfg.get('widths')}, {tcfg.get('n_res')} residual blocks, instance norm.
-- {tr.get('minutes')} minutes on {tr.get('threads')} CPU thread(s) ({tr.get('machine', '')}, shared with
-  other jobs, under `nice -n 10`). Weights: `nounlens/weights/style-irises.pt`.
+- {tr.get('minutes')} minutes on {tr.get('threads')} CPU thread(s) ({tr.get('machine', '')}).
+  Weights: `nounlens/weights/style-irises.pt`.
 
 | step | content | style | loss |
 | --- | --- | --- | --- |

@@ -140,6 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--feature-loss", choices=["mse", "unit"], default="mse",
                    help="feature difference: mean squared (Johnson et al.) or unit-normalised channels (LPIPS-like)")
     t.add_argument("--taps", type=int, nargs="+", default=[0, 2], help="loss-network blocks compared (default 0 2)")
+    t.add_argument("--tap-weights", type=float, nargs="+", default=None, help="a weight per tap (default all 1)")
+    t.add_argument("--init", default=None, help="start from these weights (fine-tune; same --channels/--res-blocks)")
     t.add_argument("--channels", type=int, default=32, help="channels at thumbnail resolution (default 32)")
     t.add_argument("--res-blocks", type=int, default=4, help="residual blocks at thumbnail resolution (default 4)")
     t.add_argument("--val-fraction", type=float, default=0.05, help="photos kept for validation (default 0.05)")
@@ -416,7 +418,8 @@ def cmd_train_sr(args) -> int:
 
     cfg = TrainConfig(data=args.data, out=args.out, steps=args.steps, batch_size=args.batch_size, crop=args.crop,
                       lr=args.lr, pixel_weight=args.pixel_weight, feature_loss=args.feature_loss,
-                      taps=tuple(args.taps), val_fraction=args.val_fraction,
+                      taps=tuple(args.taps), tap_weights=tuple(args.tap_weights) if args.tap_weights else None,
+                      init=args.init, val_fraction=args.val_fraction,
                       width={"nf": args.channels, "n_res": args.res_blocks, "nf_mid": 16, "nf_hi": 8},
                       holdout_csv=args.holdout, seed=args.seed,
                       threads=args.threads, bf16=not args.fp32, resume=not args.no_resume,

@@ -96,6 +96,24 @@ def test_loss_zero_for_identical_images_and_positive_otherwise():
     assert not loss.features.training and not any(p.requires_grad for p in loss.features.parameters())
 
 
+def test_unit_feature_loss_and_tap_weights():
+    from nounlens.trainer.losses import unit_distance
+
+    g = torch.Generator().manual_seed(2)
+    a = torch.rand(2, 3, 64, 64, generator=g)
+    blurred = nn.functional.avg_pool2d(a, 3, 1, 1)
+    # hand-computed: unit vectors along channels, squared distance summed over channels, mean over the rest
+    f, h = torch.tensor([[[[3.0]], [[4.0]]]]), torch.tensor([[[[0.0]], [[2.0]]]])
+    assert float(unit_distance(f, h)) == pytest.approx((0.6 - 0) ** 2 + (0.8 - 1) ** 2, rel=1e-5)
+    unit = FeatureLoss(taps=(0, 2), unit=True)
+    assert float(unit.parts(a, a.clone())["feature"]) == 0.0 and float(unit.parts(blurred, a)["feature"]) > 0
+    tap0 = float(FeatureLoss(taps=(0,), unit=True).parts(blurred, a)["feature"])
+    weighted = float(FeatureLoss(taps=(0, 2), unit=True, tap_weights=(3.0, 0.0)).parts(blurred, a)["feature"])
+    assert weighted == pytest.approx(3 * tap0, rel=1e-5)
+    with pytest.raises(ValueError, match="tap weights"):
+        FeatureLoss(taps=(0, 2), tap_weights=(1.0,))
+
+
 # ---- training on real photos ------------------------------------------------------------------
 @pytest.mark.shared
 def test_pairs_use_the_indexers_thumbnail():
@@ -155,6 +173,16 @@ def test_training_checkpoints_resumes_and_keeps_the_holdout_out(tmp_path):
     cfg.crop = 20
     with pytest.raises(NounlensError, match="other settings"):
         train(cfg, progress=False)
+    # fine-tuning starts from given weights (same widths), not from bicubic
+    tuned = TrainConfig(**{**cfg.__dict__, "crop": 16, "steps": 1, "init": str(tmp_path / "sr.pt"),
+                           "out": str(tmp_path / "tuned.pt"), "resume": False})
+    train(tuned, progress=False)
+    start, tuned_net = load_weights(tmp_path / "sr.pt")[0], load_weights(tmp_path / "tuned.pt")[0]
+    assert tuned_net.config == start.config  # one small step away from the start, not a fresh init
+    assert float((tuned_net.state_dict()["stem.1.weight"] - start.state_dict()["stem.1.weight"]).abs().max()) < 0.01
+    with pytest.raises(NounlensError, match="widths"):
+        train(TrainConfig(**{**tuned.__dict__, "width": {"nf": 16, "n_res": 1, "nf_mid": 8, "nf_hi": 4}}),
+              progress=False)
 
 
 # ---- checkerboard artefacts -------------------------------------------------------------------

@@ -64,9 +64,12 @@ class FeatureLoss(nn.Module):
     give the same features and pixels."""
 
     def __init__(self, feature_weight: float = 1.0, pixel_weight: float = 1.0, name: str = LOSS_NET,
-                 taps: tuple[int, ...] = LOSS_BLOCKS, unit: bool = False):
+                 taps: tuple[int, ...] = LOSS_BLOCKS, unit: bool = False, tap_weights: tuple[float, ...] | None = None):
         super().__init__()
         self.features = EarlyBlocks(name, taps)
+        self.tap_weights = tuple(tap_weights) if tap_weights else (1.0,) * len(taps)
+        if len(self.tap_weights) != len(taps):
+            raise ValueError(f"{len(self.tap_weights)} tap weights for {len(taps)} taps")
         self.feature_weight = feature_weight
         self.pixel_weight = pixel_weight
         self.distance = unit_distance if unit else F.mse_loss
@@ -75,7 +78,7 @@ class FeatureLoss(nn.Module):
         with torch.no_grad():
             want = self.features(target)
         got = self.features(pred)
-        feature = sum(self.distance(g, w) for g, w in zip(got, want, strict=True))
+        feature = sum(t * self.distance(g, w) for t, g, w in zip(self.tap_weights, got, want, strict=True))
         return {"feature": feature, "pixel": F.l1_loss(pred, target)}
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -132,6 +132,8 @@ class TrainConfig:
     pixel_weight: float = 1.0
     feature_loss: str = "mse"  # "mse" (Johnson et al.) or "unit" (channel-normalised, LPIPS-like)
     taps: tuple[int, ...] = (0, 2)  # loss-network blocks compared
+    tap_weights: tuple[float, ...] | None = None  # one per tap (default: all 1)
+    init: str | None = None  # start from these weights (fine-tuning) instead of bicubic-like zero output
     val_fraction: float = 0.05
     holdout_csv: str = HOLDOUT_CSV
     seed: int = 0
@@ -162,7 +164,7 @@ def train(cfg: TrainConfig, progress: bool = True, command: str = "") -> dict:
     import torch
     from torch.nn import functional as F
 
-    from nounlens.models.sr import SRNet, save_weights
+    from nounlens.models.sr import SRNet, load_weights, save_weights
     from nounlens.trainer.loop import fit, record, setup
     from nounlens.trainer.losses import FeatureLoss
 
@@ -179,9 +181,16 @@ def train(cfg: TrainConfig, progress: bool = True, command: str = "") -> dict:
         raise NounlensError(f"no photo gives a {cfg.crop}-px thumbnail crop: nothing to train on")
     vx, vy = centre_crops(val_pairs, cfg.crop) if val_pairs else (None, None)
 
-    net = SRNet(**cfg.width).to(memory_format=torch.channels_last)
-    loss_fn = FeatureLoss(cfg.feature_weight, cfg.pixel_weight, taps=tuple(cfg.taps),
-                          unit=cfg.feature_loss == "unit").to(memory_format=torch.channels_last)
+    if cfg.init:
+        net, _ = load_weights(cfg.init)
+        net.train()
+        if net.config != cfg.width:
+            raise NounlensError(f"--init {cfg.init} has widths {net.config}, not {cfg.width}")
+    else:
+        net = SRNet(**cfg.width)
+    net = net.to(memory_format=torch.channels_last)
+    loss_fn = FeatureLoss(cfg.feature_weight, cfg.pixel_weight, taps=tuple(cfg.taps), unit=cfg.feature_loss == "unit",
+                          tap_weights=cfg.tap_weights).to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
 
     def step_loss(rng):

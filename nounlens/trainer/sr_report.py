@@ -21,6 +21,7 @@ def render(r: dict, picture_name: str) -> str:
     t, tr = r["table"], r.get("trained", {})
     cfg = tr.get("config", {})
     w, taps = cfg.get("width", {}), cfg.get("taps", (0, 2))
+    tap_words = f", weighted {', '.join(f'{x:g}' for x in cfg['tap_weights'])}" if cfg.get("tap_weights") else ""
     loss_words = ("by the mean squared difference (Johnson et al.)" if cfg.get("feature_loss", "mse") == "mse" else
                   "by the squared difference of features unit-normalised along channels, averaged over "
                   "positions (LPIPS without learned weights: the perceptual metric below does the same on "
@@ -85,8 +86,8 @@ flat and graded inputs.
 ## The loss (`nounlens/trainer/losses.py`)
 
 {cfg.get('feature_weight')} x feature difference + {cfg.get('pixel_weight')} x L1 pixel loss. The feature
-difference compares EfficientNet-Lite0's block {', '.join(str(t) for t in taps)} outputs (frozen, with its own
-input scaling; blocks 0, 2 and 4 end its stride-2, -4 and -8 stages) {loss_words}. Johnson et al. used
+difference compares EfficientNet-Lite0's block {', '.join(str(t) for t in taps)} outputs{tap_words} (frozen, with its
+own input scaling; blocks 0, 2 and 4 end its stride-2, -4 and -8 stages) {loss_words}. Johnson et al. used
 VGG-16 relu2_2 (stride 2, 128 channels, after a ReLU); no VGG weights ship offline, so the loss
 network is the backbone nounlens already ships. Its block outputs are linear bottlenecks (no ReLU,
 signed) and far thinner (16-40 channels), so the loss is cheaper and a little less texture-hungry than
@@ -107,8 +108,8 @@ VGG's; the pixel term keeps colours and PSNR honest, the feature term keeps edge
 - {tr.get('steps')} steps of {cfg.get('batch_size')} random aligned crops ({cfg.get('crop')} px of thumbnail,
   {4 * (cfg.get('crop') or 0)} px of target, random left-right flips), Adam, peak learning rate {cfg.get('lr')},
   50-step warm-up then cosine to 5%, bfloat16 autocast: {cfg.get('bf16')}, seed {cfg.get('seed')}.
-- {tr.get('minutes')} minutes, the last part on {tr.get('threads')} CPU threads ({tr.get('machine', 'this machine')},
-  shared with other jobs). Weights: `nounlens/weights/sr-x4.pt`.
+- {tr.get('minutes_in_all', tr.get('minutes'))} minutes in all, the last {tr.get('minutes')} on {tr.get('threads')} CPU
+  threads ({tr.get('machine', 'this machine')}, shared with other jobs). Weights: `nounlens/weights/sr-x4.pt`.
 
 Validation (centre crops of the validation photos, RGB PSNR):
 

@@ -135,15 +135,16 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--crop", type=int, default=32, help="low-resolution crop side in pixels (target: 4x)")
     t.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (cosine schedule)")
     t.add_argument("--feature-weight", type=float, default=None,
-                   help="weight of the feature-reconstruction loss (default: the shipped weights' setting)")
+                   help="weight of the feature loss (default 0.05, the shipped recipe)")
     t.add_argument("--pixel-weight", type=float, default=1.0, help="weight of the L1 pixel loss (default 1)")
-    t.add_argument("--feature-loss", choices=["mse", "unit"], default="mse",
-                   help="feature difference: mean squared (Johnson et al.) or unit-normalised channels (LPIPS-like)")
-    t.add_argument("--taps", type=int, nargs="+", default=[0, 2], help="loss-network blocks compared (default 0 2)")
+    t.add_argument("--feature-loss", choices=["mse", "unit"], default="unit",
+                   help="feature difference: unit-normalised channels (LPIPS-like, the default) or mean squared "
+                        "(Johnson et al.; use --feature-weight 5e-4 with it)")
+    t.add_argument("--taps", type=int, nargs="+", default=[0, 2, 4], help="loss-network blocks (default 0 2 4)")
     t.add_argument("--tap-weights", type=float, nargs="+", default=None, help="a weight per tap (default all 1)")
     t.add_argument("--init", default=None, help="start from these weights (fine-tune; same --channels/--res-blocks)")
-    t.add_argument("--channels", type=int, default=32, help="channels at thumbnail resolution (default 32)")
-    t.add_argument("--res-blocks", type=int, default=4, help="residual blocks at thumbnail resolution (default 4)")
+    t.add_argument("--channels", type=int, default=48, help="channels at thumbnail resolution (default 48)")
+    t.add_argument("--res-blocks", type=int, default=6, help="residual blocks at thumbnail resolution (default 6)")
     t.add_argument("--val-fraction", type=float, default=0.05, help="photos kept for validation (default 0.05)")
     t.add_argument("--holdout", default="highres_512.csv",
                    help="CSV in a --data folder listing photos never trained on (default highres_512.csv)")

@@ -293,17 +293,18 @@ def page_bench(path: Path, queries: np.ndarray, runs: int = 5) -> dict:
         cat.close()
     times: dict[str, list[float]] = {"found": [], "first": [], "again": []}
     complete, size = True, 0
-    for run in range(max(runs, 3)):
-        if run < 2:  # the first two passes each on a new mapping
-            cat = Catalogue.open(path, readonly=True)
-        for p in pages:
-            t = time.perf_counter()
-            recs = cat.records(p)
-            thumbs = [cat.thumb(i) for i in p]
-            times[("found", "first", "again")[min(run, 2)]].append(time.perf_counter() - t)
-            complete = complete and all(r is not None for r in recs) and all(thumbs)
-            size = sum(len(t) for t in thumbs)
-        if run < 1 or run == max(runs, 3) - 1:
+    for passes in (["found"], ["first"] + ["again"] * (max(runs, 3) - 2)):  # each list on a new mapping
+        cat = Catalogue.open(path, readonly=True)
+        try:
+            for name in passes:
+                for p in pages:
+                    t = time.perf_counter()
+                    recs = cat.records(p)
+                    thumbs = [cat.thumb(i) for i in p]
+                    times[name].append(time.perf_counter() - t)
+                    complete = complete and all(r is not None for r in recs) and all(thumbs)
+                    size = sum(len(t) for t in thumbs)
+        finally:
             cat.close()
 
     def pct(xs, q):

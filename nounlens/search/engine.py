@@ -137,9 +137,10 @@ class Engine:
         if len(vid) != len(found):  # an indexer removed some between the two reads
             keep = np.isin(found, vid)
             found, features = found[keep], features[keep]
-        probs = self.class_probs(features)
         scores = vecs @ vec
+        probs = None
         if hierarchy:
+            probs = self.class_probs(features)
             scores = self.scorer.rank_scores(probs, scores, vec, [(r.row, r.term.weight) for r in resolved])
         if feedback:
             scores = expand_query(scores, features)

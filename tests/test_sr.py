@@ -14,6 +14,7 @@ from PIL import Image
 from torch import nn
 
 from nounlens.data.images import decode
+from nounlens.models.blocks import fuse_batchnorm, load_into_wider
 from nounlens.models.sr import WEIGHTS, SRNet, load_weights, upscale
 from nounlens.search.upscale import SRFallbackWarning, Upscaler, bicubic, thumb_pixels
 from nounlens.settings import NounlensError
@@ -180,9 +181,38 @@ def test_training_checkpoints_resumes_and_keeps_the_holdout_out(tmp_path):
     start, tuned_net = load_weights(tmp_path / "sr.pt")[0], load_weights(tmp_path / "tuned.pt")[0]
     assert tuned_net.config == start.config  # one small step away from the start, not a fresh init
     assert float((tuned_net.state_dict()["stem.1.weight"] - start.state_dict()["stem.1.weight"]).abs().max()) < 0.01
-    with pytest.raises(NounlensError, match="widths"):
-        train(TrainConfig(**{**tuned.__dict__, "width": {"nf": 16, "n_res": 1, "nf_mid": 8, "nf_hi": 4}}),
+    with pytest.raises(NounlensError, match="do not fit"):  # narrower than the weights it starts from
+        train(TrainConfig(**{**tuned.__dict__, "width": {"nf": 4, "n_res": 1, "nf_mid": 8, "nf_hi": 4}}),
               progress=False)
+    wider = train(TrainConfig(**{**tuned.__dict__, "width": {"nf": 12, "n_res": 1, "nf_mid": 8, "nf_hi": 6},
+                                 "out": str(tmp_path / "wider.pt")}), progress=False)
+    assert wider["steps"] == 1 and load_weights(tmp_path / "wider.pt")[0].config["nf_hi"] == 6
+
+
+def test_a_widened_network_starts_as_the_narrow_one():
+    narrow = perturbed(SRNet(nf=8, n_res=2, nf_mid=8, nf_hi=4), seed=1)
+    wide = load_into_wider(SRNet(nf=16, n_res=2, nf_mid=12, nf_hi=8), narrow.state_dict()).eval()
+    x = torch.rand(2, 3, 20, 24)
+    with torch.inference_mode():
+        assert torch.allclose(wide(x), narrow(x), atol=1e-6)
+        assert not torch.allclose(perturbed(wide, seed=2)(x), narrow(x), atol=1e-3)  # the new channels are live
+    with pytest.raises(ValueError, match="does not fit"):
+        load_into_wider(SRNet(nf=4, n_res=2, nf_mid=8, nf_hi=4), narrow.state_dict())
+    with pytest.raises(ValueError, match="different layers"):
+        load_into_wider(SRNet(nf=8, n_res=3, nf_mid=8, nf_hi=4), narrow.state_dict())
+
+
+def test_folding_batchnorm_keeps_the_function():
+    net = perturbed(SRNet(nf=8, n_res=2, nf_mid=8, nf_hi=4), seed=4)
+    for bn in (m for m in net.modules() if isinstance(m, nn.BatchNorm2d)):  # statistics far from identity
+        bn.running_mean.uniform_(-0.5, 0.5)
+        bn.running_var.uniform_(0.5, 2.0)
+    x = torch.rand(2, 3, 16, 20)
+    with torch.inference_mode():
+        before = net(x)
+        fused = fuse_batchnorm(net)
+        assert not any(isinstance(m, nn.BatchNorm2d) for m in fused.modules())
+        assert torch.allclose(fused(x), before, atol=1e-5)
 
 
 # ---- checkerboard artefacts -------------------------------------------------------------------

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from nounlens.models.blocks import UpsampleConv, conv_layer, res_blocks
+from nounlens.models.blocks import UpsampleConv, conv_layer, fuse_batchnorm, res_blocks
 from nounlens.settings import NounlensError
 
 SCALE = 4
@@ -51,8 +51,9 @@ def save_weights(net: SRNet, path: str | Path, trained: dict) -> None:
     tmp.replace(path)
 
 
-def load_weights(path: str | Path | None = None) -> tuple[SRNet, dict]:
-    """(network in eval mode, how it was trained). Raises NounlensError when absent or unreadable."""
+def load_weights(path: str | Path | None = None, fused: bool = True) -> tuple[SRNet, dict]:
+    """(network in eval mode, how it was trained); `fused` folds BatchNorm into the convs (inference
+    only). Raises NounlensError when absent or unreadable."""
     path = Path(path) if path else WEIGHTS
     if not path.is_file():
         raise NounlensError(f"no super-resolution weights at {path}: train them with `nounlens train sr`")
@@ -62,7 +63,10 @@ def load_weights(path: str | Path | None = None) -> tuple[SRNet, dict]:
         net.load_state_dict(blob["state_dict"])
     except Exception as e:
         raise NounlensError(f"cannot load super-resolution weights {path}: {type(e).__name__}: {e}") from None
-    return net.eval().to(memory_format=torch.channels_last), blob.get("trained", {})
+    net.eval()
+    if fused:
+        fuse_batchnorm(net)
+    return net.to(memory_format=torch.channels_last), blob.get("trained", {})
 
 
 def upscale(net: SRNet, images: list[np.ndarray]) -> list[np.ndarray]:

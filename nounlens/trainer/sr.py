@@ -164,6 +164,7 @@ def train(cfg: TrainConfig, progress: bool = True, command: str = "") -> dict:
     import torch
     from torch.nn import functional as F
 
+    from nounlens.models.blocks import load_into_wider
     from nounlens.models.sr import SRNet, load_weights, save_weights
     from nounlens.trainer.loop import fit, record, setup
     from nounlens.trainer.losses import FeatureLoss
@@ -181,13 +182,14 @@ def train(cfg: TrainConfig, progress: bool = True, command: str = "") -> dict:
         raise NounlensError(f"no photo gives a {cfg.crop}-px thumbnail crop: nothing to train on")
     vx, vy = centre_crops(val_pairs, cfg.crop) if val_pairs else (None, None)
 
+    net = SRNet(**cfg.width)
     if cfg.init:
-        net, _ = load_weights(cfg.init)
-        net.train()
-        if net.config != cfg.width:
-            raise NounlensError(f"--init {cfg.init} has widths {net.config}, not {cfg.width}")
-    else:
-        net = SRNet(**cfg.width)
+        start, _ = load_weights(cfg.init, fused=False)
+        try:  # the same widths, or wider ones that start as exactly the given network
+            load_into_wider(net, start.state_dict())
+        except ValueError as e:
+            raise NounlensError(f"--init {cfg.init} has widths {start.config}, "
+                                f"which do not fit {cfg.width}: {e}") from None
     net = net.to(memory_format=torch.channels_last)
     loss_fn = FeatureLoss(cfg.feature_weight, cfg.pixel_weight, taps=tuple(cfg.taps), unit=cfg.feature_loss == "unit",
                           tap_weights=cfg.tap_weights).to(memory_format=torch.channels_last)

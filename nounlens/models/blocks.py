@@ -50,20 +50,6 @@ def res_blocks(n: int, nf: int, norm: str | None = "batch") -> nn.Sequential:
     return nn.Sequential(*[ResBlock(nf, norm) for _ in range(n)])
 
 
-def fuse_batchnorm(net: nn.Module) -> nn.Module:
-    """Fold every conv -> BatchNorm pair (eval mode) into the conv's weights and bias: the same
-    function with one pass over memory fewer per layer, which is most of BatchNorm's cost at
-    inference on a CPU. Training needs the unfused network."""
-    from torch.nn.utils.fusion import fuse_conv_bn_eval
-
-    for seq in [m for m in net.modules() if isinstance(m, nn.Sequential)]:
-        for i in range(len(seq) - 1):
-            if isinstance(seq[i], nn.Conv2d) and isinstance(seq[i + 1], nn.BatchNorm2d):
-                seq[i] = fuse_conv_bn_eval(seq[i].eval(), seq[i + 1].eval())
-                seq[i + 1] = nn.Identity()
-    return net
-
-
 def load_into_wider(net: nn.Module, state: dict[str, torch.Tensor]) -> nn.Module:
     """Load a narrower network's weights (same layers, fewer channels) into the leading channels of
     `net` so that it computes exactly what the narrower one did (Net2Net-style widening): each extra

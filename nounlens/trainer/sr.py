@@ -184,7 +184,7 @@ def train(cfg: TrainConfig, progress: bool = True, command: str = "") -> dict:
 
     net = SRNet(**cfg.width)
     if cfg.init:
-        start, _ = load_weights(cfg.init, fused=False)
+        start, _ = load_weights(cfg.init)
         try:  # the same widths, or wider ones that start as exactly the given network
             load_into_wider(net, start.state_dict())
         except ValueError as e:

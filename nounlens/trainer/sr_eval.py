@@ -85,26 +85,28 @@ def upscalers(net) -> dict:
             "bicubic (torch)": torch_bicubic, "sr": lambda lr: upscale(net, [lr])[0]}
 
 
-def page_seconds(net, thumbs: list[np.ndarray], threads: int = 2, repeats: int = 5) -> dict:
-    """Wall time to upscale one results page of thumbnails (mixed shapes, as a real page has)."""
+def page_seconds(net, thumbs: list[np.ndarray], threads: int = 2, repeats: int = 5, bf16: bool | None = None) -> dict:
+    """Wall time to upscale one results page of thumbnails (mixed shapes, as a real page has); `bf16` as in
+    models.sr.upscale (None: where the CPU has it natively)."""
     import torch
 
-    from nounlens.models.sr import upscale
+    from nounlens.models.sr import native_bf16, upscale
 
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     load = os.getloadavg()[0]  # a busy shared machine shows here, not hidden in the figure
     try:
-        upscale(net, thumbs)  # warm-up: allocator, oneDNN kernels
+        upscale(net, thumbs, bf16)  # warm-up: allocator, oneDNN kernels
         times, cpu = [], []
         for _ in range(repeats):
             t, c = time.perf_counter(), time.process_time()
-            upscale(net, thumbs)
+            upscale(net, thumbs, bf16)
             times.append(time.perf_counter() - t)
             cpu.append(time.process_time() - c)
     finally:
         torch.set_num_threads(before)
-    return {"thumbnails": len(thumbs), "threads": threads, "median_s": round(statistics.median(times), 3),
+    return {"thumbnails": len(thumbs), "threads": threads, "bf16": native_bf16() if bf16 is None else bf16,
+            "median_s": round(statistics.median(times), 3),
             "best_s": round(min(times), 3), "load_1min": round(load, 2),
             # CPU seconds over the threads: the wall time on idle cores, if the threads scale
             "cpu_s_per_thread": round(statistics.median(cpu) / threads, 3),
@@ -156,13 +158,14 @@ def evaluate(data: str | Path, weights: str | Path | None = None, picture: Path 
     sr = table["sr"]
     bic = {m: table[best[m]][m] for m in best}
     page = page_seconds(net, [p.lr for p in pairs[:PAGE]])
+    page_fp32 = page_seconds(net, [p.lr for p in pairs[:PAGE]], bf16=False) if page["bf16"] else page
     report = {"photos": len(pairs), "data": str(data), "table": table, "baseline": best,
               "psnr_gain_db": round(sr["psnr_y"] - bic["psnr_y"], 3),
               "ssim_gain": round(sr["ssim_y"] - bic["ssim_y"], 4),
               "perceptual_drop": round(1 - sr["perceptual"] / bic["perceptual"], 4),
               "sr_wins_psnr": int(sum(a > b for a, b in zip(scores["sr"]["psnr_y"], scores[best["psnr_y"]]["psnr_y"],
                                                             strict=True))),
-              "page": page, "trained": trained}
+              "page": page, "page_fp32": page_fp32, "trained": trained}
     report["targets"] = {"psnr": report["psnr_gain_db"] >= TARGETS["psnr_gain_db"],
                          "ssim": report["ssim_gain"] > 0,
                          "perceptual": report["perceptual_drop"] >= TARGETS["perceptual_drop"],

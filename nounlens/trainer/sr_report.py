@@ -32,6 +32,10 @@ def render(r: dict, picture_name: str) -> str:
                      for h in tr.get("history", []))
     page = r["page"]
     base = r["baseline"]
+    fp32 = r.get("page_fp32", page)
+    precision = (f", convolutions in bfloat16 (native on this CPU; float32: median {fp32['median_s']:.2f} s, "
+                 f"load average {fp32.get('load_1min', '?')})" if page.get("bf16")
+                 else ", float32 (no native bfloat16 here)")
     return f"""# Thumbnail super-resolution (x4)
 
 The catalogue stores 72-px thumbnails; results are shown at 288 px by a small CNN trained with a
@@ -55,7 +59,7 @@ JPEG quality 85); the reference is the photo resized (Lanczos) to exactly 4x the
 {100 * r['perceptual_drop']:.1f}% lower than {base['perceptual']} | {_yes(r['targets']['perceptual'])} |
 | 20-thumbnail page < {TARGETS['page_seconds']:.0f} s on 2 CPU threads | median {page['median_s']:.2f} s \
 (best {page['best_s']:.2f} s; {page.get('cpu_s_per_thread', '?')} CPU s per thread; load average \
-{page.get('load_1min', '?')} on {os.cpu_count()} cores) | {_yes(r['targets']['page'])} |
+{page.get('load_1min', '?')} on {os.cpu_count()} cores){precision} | {_yes(r['targets']['page'])} |
 
 Each figure is judged against whichever bicubic does better on it: Pillow's (a = -0.5) or torch's (a = -0.75).
 PSNR and SSIM are on the BT.601 Y channel with a 4-pixel border cropped; SSIM uses Wang et al.'s

@@ -1,6 +1,7 @@
 """Time one results page of super-resolved thumbnails: the first 20 held-out photos' thumbnails (made
 by the indexer's code, mixed shapes) through the shipped x4 network on 2 torch threads, several
-rounds, with the machine's load average beside each so a busy machine is visible in the figures.
+rounds, with the machine's load average beside each so a busy machine is visible in the figures. Each
+round times the default (bfloat16 convolutions where the CPU has them natively) and float32 side by side.
 
     nice -n 10 .venv/bin/python benchmarks/sr_page.py [--data ../shared/data/imagenet-sample] [--rounds 5]
 """
@@ -24,11 +25,12 @@ def main() -> None:
     args = ap.parse_args()
     thumbs = [make_pair(p).lr for p in holdout_paths([args.data])[:PAGE]]
     net, _ = load_weights()
+    keep = ("thumbnails", "threads", "bf16", "median_s", "best_s", "cpu_s_per_thread")
     for _ in range(args.rounds):
-        load = os.getloadavg()[0]
-        row = page_seconds(net, thumbs, threads=args.threads)
-        keep = ("thumbnails", "threads", "median_s", "best_s", "cpu_s_per_thread")
-        print(json.dumps({"load_1min": round(load, 2), **{k: row[k] for k in keep}}), flush=True)
+        for bf16 in (None, False):
+            load = os.getloadavg()[0]
+            row = page_seconds(net, thumbs, threads=args.threads, bf16=bf16)
+            print(json.dumps({"load_1min": round(load, 2), **{k: row[k] for k in keep}}), flush=True)
 
 
 if __name__ == "__main__":

@@ -135,7 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--crop", type=int, default=32, help="low-resolution crop side in pixels (target: 4x)")
     t.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (cosine schedule)")
     t.add_argument("--feature-weight", type=float, default=None,
-                   help="weight of the feature loss (default 0.05, the shipped recipe)")
+                   help="weight of the feature loss (default 0.05, as the shipped chain's from-scratch run; "
+                        "its later fine-tunes raised it to 0.12: docs/sr.md)")
     t.add_argument("--pixel-weight", type=float, default=1.0, help="weight of the L1 pixel loss (default 1)")
     t.add_argument("--feature-loss", choices=["mse", "unit"], default="unit",
                    help="feature difference: unit-normalised channels (LPIPS-like, the default) or mean squared "
@@ -146,8 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="start from these weights (fine-tune; same --res-blocks, same or more channels)")
     t.add_argument("--channels", type=int, default=48, help="channels at thumbnail resolution (default 48)")
     t.add_argument("--res-blocks", type=int, default=6, help="residual blocks at thumbnail resolution (default 6)")
-    t.add_argument("--mid-channels", type=int, default=16, help="channels at twice the thumbnail size (default 16)")
-    t.add_argument("--high-channels", type=int, default=8, help="channels at four times its size (default 8)")
+    t.add_argument("--mid-channels", type=int, default=24, help="channels at twice the thumbnail size (default 24)")
+    t.add_argument("--high-channels", type=int, default=12, help="channels at four times its size (default 12)")
     t.add_argument("--val-fraction", type=float, default=0.05, help="photos kept for validation (default 0.05)")
     t.add_argument("--holdout", default="highres_512.csv",
                    help="CSV in a --data folder listing photos never trained on (default highres_512.csv)")

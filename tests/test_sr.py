@@ -214,7 +214,6 @@ def test_a_widened_network_starts_as_the_narrow_one():
         load_into_wider(SRNet(nf=8, n_res=3, nf_mid=8, nf_hi=4), narrow.state_dict())
 
 
-
 # ---- checkerboard artefacts -------------------------------------------------------------------
 def period2_amplitude(img: np.ndarray, border: int = 8) -> float:
     """RMS amplitude (grey levels) of the luma's 2-pixel periodic components: stripes along x or y

@@ -157,8 +157,9 @@ def evaluate(data: str | Path, weights: str | Path | None = None, picture: Path 
     best = {m: (min if m == "perceptual" else max)(BICUBICS, key=lambda n, m=m: table[n][m]) for m in table["sr"]}
     sr = table["sr"]
     bic = {m: table[best[m]][m] for m in best}
-    page = page_seconds(net, [p.lr for p in pairs[:PAGE]])
-    page_fp32 = page_seconds(net, [p.lr for p in pairs[:PAGE]], bf16=False) if page["bf16"] else page
+    thumbs = [p.lr for p in pairs[:PAGE]]
+    page = page_seconds(net, thumbs)
+    page_fp32 = page_seconds(net, thumbs, bf16=False) if page["bf16"] else page
     report = {"photos": len(pairs), "data": str(data), "table": table, "baseline": best,
               "psnr_gain_db": round(sr["psnr_y"] - bic["psnr_y"], 3),
               "ssim_gain": round(sr["ssim_y"] - bic["ssim_y"], 4),

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version
 from typing import TYPE_CHECKING
 
-__version__ = "0.1.0"
+__version__ = version("nounlens")  # pyproject.toml says it once
 __all__ = ["Engine", "__version__"]
 
 if TYPE_CHECKING:

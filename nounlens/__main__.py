@@ -1,5 +1,5 @@
 import sys
 
-from nounlens.cli import main
+from nounlens.cli.main import main
 
 sys.exit(main())

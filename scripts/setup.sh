@@ -53,5 +53,5 @@ if [ ! -f .venv/.pillow-simd ]; then
 fi
 
 # --- WordNet for nltk, the ImageNet check, and the noun-vector cache ----------------------------
-$VPY -m nounlens.setup_data
+$VPY -m nounlens.cli.setup_data
 say "ready: $ROOT/.venv/bin/nounlens"

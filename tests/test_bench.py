@@ -11,13 +11,13 @@ from PIL import Image
 
 from nounlens.bench import embedding, ingest
 from nounlens.bench.report import loaded_pil
-from nounlens.cli import main
+from nounlens.cli.main import main
 from nounlens.data.demo import skimage_data_dir
+from nounlens.data.errors import NounlensError
 from nounlens.data.images import MODEL_SIZE, THUMB_SIDE, decode_job
 from nounlens.models.backbone import ONNX_TOLERANCE, Backbone, export_onnx, torch_model
 from nounlens.models.embed import ModelStack
 from nounlens.models.quantize import int8_meta, int8_path
-from nounlens.settings import NounlensError
 
 NAMES = ["chelsea.png", "coffee.png", "rocket.jpg", "astronaut.png", "motorcycle_left.png", "hubble_deep_field.jpg",
          "camera.png", "retina.jpg"]

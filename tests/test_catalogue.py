@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
+from nounlens.data.errors import NounlensError
 from nounlens.indexer.catalogue import Catalogue, Photo
 from nounlens.indexer.pipeline import FAISS_FILE, load_vectors
 from nounlens.indexer.vectors import VectorIndex
-from nounlens.settings import NounlensError
 
 
 def photo(path: str, seed: int, d: int = 8) -> Photo:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from nounlens import Engine
-from nounlens.settings import NounlensError
+from nounlens.data.errors import NounlensError
 
 
 def names(results):

@@ -1,12 +1,12 @@
-"""Hierarchy-aware scores (models/hierarchy.py): the formula on hand-computed cases, the WordNet subtree
+"""Hierarchy-aware scores (search/ranking.py): the formula on hand-computed cases, the WordNet subtree
 of real nouns, and what it changes in the engine on real photos."""
 
 import numpy as np
 import pytest
 
 from nounlens.data.wordnet import imagenet_rows, load_wordnet
-from nounlens.models.hierarchy import ClassScorer, effective_cosine
 from nounlens.models.text import get_encoder, noun_vectors
+from nounlens.search.ranking import ClassScorer, effective_cosine
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from nounlens.data.wordnet import WordNet
-from nounlens.trainer import metrics
+from nounlens.trainer.quality import metrics
 
 
 class ToyWordNet:
@@ -93,7 +93,7 @@ from conftest import SHARED  # noqa: E402
 def test_eval_quality_runs_end_to_end_on_a_small_slice(tmp_path, capsys):
     if not (SHARED / "zeroshot-caltech101" / "classes.csv").exists():
         pytest.skip(f"needs the shared data ({SHARED})")
-    from nounlens.cli import main
+    from nounlens.cli.main import main
 
     out = tmp_path / "quality.md"
     assert main(["eval", "quality", "--data", str(SHARED), "--out", str(out), "--encoders", "glove",

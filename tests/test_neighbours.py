@@ -1,10 +1,10 @@
-"""Look-alike photos (models/neighbours.py): the formulas on hand-computed cases, and what they do to
+"""Look-alike photos (search/ranking.py): the formulas on hand-computed cases, and what they do to
 search on real photos."""
 
 import numpy as np
 import pytest
 
-from nounlens.models.neighbours import centred, expand_query, look_alikes, smooth
+from nounlens.search.ranking import centred, expand_query, look_alikes, smooth
 
 
 def test_centred_rows_are_unit_and_mean_free():

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
+from nounlens.data.errors import NounlensError
 from nounlens.data.wordnet import load_wordnet
 from nounlens.models.text import get_encoder, noun_vectors
 from nounlens.search.query import QueryEncoder, parse
-from nounlens.settings import NounlensError
 
 
 def test_parse_weights_signs_senses():

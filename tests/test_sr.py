@@ -13,12 +13,12 @@ from conftest import SHARED  # noqa: E402
 from PIL import Image
 from torch import nn
 
+from nounlens.data.errors import NounlensError
 from nounlens.data.images import decode
 from nounlens.models.blocks import load_into_wider
+from nounlens.models.perceptual import FeatureLoss
 from nounlens.models.sr import WEIGHTS, SRNet, load_weights, upscale
 from nounlens.search.upscale import SRFallbackWarning, Upscaler, bicubic, thumb_pixels
-from nounlens.settings import NounlensError
-from nounlens.trainer.losses import FeatureLoss
 
 PHOTOS = sorted((SHARED / "imagenet-sample").glob("n0*.JPEG"))[::97]
 
@@ -110,7 +110,7 @@ def test_loss_zero_for_identical_images_and_positive_otherwise():
 
 
 def test_unit_feature_loss_and_tap_weights():
-    from nounlens.trainer.losses import unit_distance
+    from nounlens.models.perceptual import unit_distance
 
     g = torch.Generator().manual_seed(2)
     a = torch.rand(2, 3, 64, 64, generator=g)
@@ -130,7 +130,7 @@ def test_unit_feature_loss_and_tap_weights():
 # ---- training on real photos ------------------------------------------------------------------
 @pytest.mark.shared
 def test_pairs_use_the_indexers_thumbnail():
-    from nounlens.trainer.sr import make_pair
+    from nounlens.data.pairs import make_pair
 
     path = real_photos()[0]
     pair = make_pair(path)
@@ -140,7 +140,7 @@ def test_pairs_use_the_indexers_thumbnail():
 
 @pytest.mark.shared
 def test_a_few_training_steps_on_real_photos_lower_the_loss():
-    from nounlens.trainer.sr import load_pairs, random_crops, to_tensor
+    from nounlens.trainer.sr.train import load_pairs, random_crops, to_tensor
 
     torch.manual_seed(0)
     pairs = load_pairs([str(p) for p in real_photos()[:6]], min_lr=24, progress=False)
@@ -166,7 +166,7 @@ def test_a_few_training_steps_on_real_photos_lower_the_loss():
 @pytest.mark.shared
 def test_training_checkpoints_resumes_and_keeps_the_holdout_out(tmp_path):
     from nounlens.models.sr import load_weights
-    from nounlens.trainer.sr import TrainConfig, train
+    from nounlens.trainer.sr.train import TrainConfig, train
 
     data = tmp_path / "photos"
     data.mkdir()
@@ -329,7 +329,7 @@ def test_upscaled_thumbnails_are_cached(monkeypatch):
 
 
 def test_thumb_command_on_a_path_outside_any_catalogue(tmp_path, monkeypatch):
-    from nounlens.cli import main
+    from nounlens.cli.main import main
 
     photo = tmp_path / "photo.png"
     Image.fromarray(np.random.default_rng(0).integers(0, 256, (300, 400, 3), dtype=np.uint8)).save(photo)

@@ -11,12 +11,13 @@ import pytest
 import torch
 from PIL import Image
 
-from nounlens.cli import main
-from nounlens.models.style import SHIPPED, TransformNet, load_weights, stylize
-from nounlens.settings import NounlensError
-from nounlens.trainer.style_colour import keep_chroma, match_colours, to_ycbcr
-from nounlens.trainer.style_losses import StyleLoss, gram, total_variation
-from nounlens.trainer.stylize import GatysConfig, load_rgb, make_mask, transfer
+from nounlens.cli.main import main
+from nounlens.data.errors import NounlensError
+from nounlens.models.style_losses import StyleLoss, gram, total_variation
+from nounlens.models.stylizer import SHIPPED, TransformNet, load_weights, stylize
+from nounlens.search.restyle.colour import keep_chroma, match_colours, to_ycbcr
+from nounlens.search.restyle.optimise import GatysConfig, load_rgb, make_mask, transfer
+from nounlens.search.restyle.settings import CONTENT_TAP, STYLE_TAPS, STYLE_WEIGHTS
 
 FAST = dict(size=64, steps=12, threads=1)  # small and few: what the tests need is the direction
 
@@ -48,7 +49,7 @@ def test_gram_matrix_by_hand():
 
 
 def test_style_and_content_loss_zero_for_identical_images(photo, painting):
-    loss = StyleLoss()
+    loss = StyleLoss(STYLE_TAPS, STYLE_WEIGHTS, CONTENT_TAP)
     x = torch.from_numpy(load_rgb(photo, 96).transpose(2, 0, 1).copy())[None]
     y = torch.from_numpy(load_rgb(painting, area=x.shape[2] * x.shape[3]).transpose(2, 0, 1).copy())[None]
     same = loss.parts(x, loss.content_target(x), [(loss.style_targets(x), None)])
@@ -59,7 +60,7 @@ def test_style_and_content_loss_zero_for_identical_images(photo, painting):
 
 
 def test_loss_network_is_frozen_and_tv_sees_noise():
-    loss = StyleLoss()
+    loss = StyleLoss(STYLE_TAPS, STYLE_WEIGHTS, CONTENT_TAP)
     loss.train()
     assert not any(p.requires_grad for p in loss.parameters())
     assert not loss.net.early.training
@@ -127,7 +128,7 @@ def test_two_paintings_in_two_regions(photo, painting):
     # far better than the swapped assignment
     a = load_rgb(painting, 128)[:64, :64]
     b = load_rgb(skimage_photo("hubble_deep_field"), 128)[:64, :64]
-    loss = StyleLoss()
+    loss = StyleLoss(STYLE_TAPS, STYLE_WEIGHTS, CONTENT_TAP)
 
     def t(img):
         return torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))[None]
@@ -182,7 +183,7 @@ def test_shipped_stylizer_small_loads_and_restyles(photo):
 def test_training_steps_checkpoints_and_resume(tmp_path):
     from conftest import copy_photos
 
-    from nounlens.trainer.style_train import StyleTrainConfig, train
+    from nounlens.trainer.style.train import StyleTrainConfig, train
 
     photos = copy_photos(["astronaut.png", "coffee.png", "chelsea.png", "rocket.jpg", "motorcycle_right.png"],
                          tmp_path / "photos")

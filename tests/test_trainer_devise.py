@@ -13,9 +13,9 @@ import torch
 from conftest import SHARED  # noqa: E402
 
 from nounlens.data.datasets import load_labelled
+from nounlens.data.errors import NounlensError
 from nounlens.models.heads import Head, build_head, head_arrays
-from nounlens.settings import NounlensError
-from nounlens.trainer.devise import DeviseConfig, cosine_loss, hinge_rank_loss, sparse_targets, train_devise
+from nounlens.trainer.devise.train import DeviseConfig, cosine_loss, hinge_rank_loss, sparse_targets, train_devise
 
 TINY = SHARED / "tiny-imagenet-subset"
 LABELS = torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])
@@ -109,7 +109,7 @@ def real_training_set():
         pytest.skip(f"needs the shared data ({TINY})")
     from nounlens.models.backbone import Backbone
     from nounlens.models.text import get_encoder, noun_vectors
-    from nounlens.trainer.devise_data import build_training_set
+    from nounlens.trainer.devise.data import build_training_set
 
     items = load_labelled(TINY, "train")
     classes = sorted({i.wnid for i in items})[:6]
@@ -175,7 +175,7 @@ def test_devise_head_is_named_in_the_manifest_and_checked(tmp_path):
 
 def test_classifier_init_starts_at_the_logit_weighted_class_mix():
     from nounlens.models.text import unit_rows
-    from nounlens.trainer.devise import TrainingSet, classifier_init
+    from nounlens.trainer.devise.train import TrainingSet, classifier_init
 
     rng = np.random.default_rng(1)
     feats = rng.gamma(2.0, size=(64, 12)).astype(np.float32)

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from ui_support import build_demo_catalogue
 
+from nounlens.data.errors import NounlensError
 from nounlens.search.maps import UMAP_MIN, project_2d
 from nounlens.search.photos import MAX_UPLOAD_BYTES, check_upload
 from nounlens.search.suggest import last_term
-from nounlens.settings import NounlensError
 from nounlens.ui.launch import streamlit_argv
 
 

@@ -18,12 +18,12 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from nounlens.bench.report import loadavg, rate, ratio, table, timed_runs
+from nounlens.data.errors import NounlensError
 from nounlens.data.images import MODEL_SIZE, decode_job
 from nounlens.indexer.catalogue import Catalogue
 from nounlens.indexer.pipeline import default_workers, index_paths
 from nounlens.models.backbone import Backbone, normalize, torch_model
 from nounlens.models.embed import ModelStack
-from nounlens.settings import NounlensError
 
 BATCH = 32
 INT8_MAX_DROP = 0.5  # top-1 points int8 may lose on imagenet-sample and still be offered

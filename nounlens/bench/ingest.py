@@ -19,9 +19,9 @@ from pathlib import Path
 
 from nounlens.bench.plain_pillow import naive, naive_all
 from nounlens.bench.report import loadavg, loaded_pil, rate, ratio, table, timed_runs
+from nounlens.data.errors import NounlensError
 from nounlens.data.images import decode_job
 from nounlens.indexer.pipeline import DECODE_CHUNK, decode_pool
-from nounlens.settings import NounlensError
 
 __all__ = ["naive", "measure", "resize_share", "record_resize", "run", "markdown"]
 

@@ -3,6 +3,7 @@ average, medians, and markdown tables. A timing means little without all of them
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import platform
 import statistics
@@ -78,9 +79,7 @@ def versions() -> dict:
             out[name] = __import__(name).__version__
         except ImportError:
             out[name] = None
-    from nounlens import __version__
-
-    out["nounlens"] = __version__
+    out["nounlens"] = importlib.metadata.version("nounlens")
     try:
         out["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                                        cwd=Path(__file__).parent, timeout=5).stdout.strip() or None

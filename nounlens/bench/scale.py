@@ -67,7 +67,7 @@ def real_set(data: str | Path, models, progress: bool = True) -> RealSet:
     """ConSE vectors, logits and features of every photo in the shared data (features from the cache)."""
     from nounlens.data.datasets import load_labelled
     from nounlens.data.images import decode
-    from nounlens.trainer.features import extract_features
+    from nounlens.models.features import extract_features
 
     data = Path(data).expanduser()
     feats, counts = [], {}
@@ -80,7 +80,7 @@ def real_set(data: str | Path, models, progress: bool = True) -> RealSet:
         feats.append(fs.features[0][fs.ok])
         counts[f"{folder}{'/' + split if split else ''}"] = int(fs.ok.sum())
     if not feats:
-        from nounlens.settings import NounlensError
+        from nounlens.data.errors import NounlensError
 
         raise NounlensError(f"no shared data photos under {data}: give the folder with --data")
     features = np.concatenate(feats)

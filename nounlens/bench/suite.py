@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from nounlens.bench import report
-from nounlens.settings import NounlensError
+from nounlens.data.errors import NounlensError
 
 STAGES = ("ingest", "embedding", "scale")
 

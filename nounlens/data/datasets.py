@@ -15,8 +15,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from nounlens.data.errors import NounlensError
 from nounlens.data.walk import is_image_name
-from nounlens.settings import NounlensError
 
 WNID = re.compile(r"^n\d{8}$")
 WNID_PREFIX = re.compile(r"^(n\d{8})[_\-.]")

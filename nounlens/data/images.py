@@ -173,3 +173,9 @@ def decode_job(path: str, size: int = MODEL_SIZE) -> tuple[str, str | None, Deco
         return path, None, None, str(e)
     except Exception as e:  # a photo collection must never stop the run
         return path, None, None, f"{type(e).__name__}: {e}"
+
+
+def square_photo(path: Path, side: int) -> np.ndarray:
+    """The photo's short side resized to `side`, centre-cropped square, uint8."""
+    img = resize_short_side(open_rgb(str(path), min_side=side), side, Image.Resampling.LANCZOS)
+    return np.asarray(center_crop(img, side), dtype=np.uint8)

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from nounlens.settings import NounlensError, cache_dir
+from nounlens.data.errors import NounlensError
+from nounlens.data.paths import cache_dir
 
 DEBIAN_WORDNET = Path("/usr/share/wordnet")
 N_NOUNS = 82115

@@ -17,7 +17,7 @@ from pathlib import Path
 import lmdb
 import numpy as np
 
-from nounlens.settings import NounlensError
+from nounlens.data.errors import NounlensError
 
 FORMAT_VERSION = 1
 MAP_SIZE = 1 << 40  # address space only; the file grows as it fills

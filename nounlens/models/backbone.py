@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from nounlens.settings import NounlensError, cache_dir, file_digest
+from nounlens.data.errors import NounlensError
+from nounlens.data.paths import cache_dir, file_digest
 
 # name -> (weights package, class in it, input size)
 BACKBONES = {
@@ -31,6 +32,12 @@ def weights_path(name: str) -> Path:
     except ImportError:
         raise NounlensError(f"backbone {name} needs the package {package.replace('_', '-')}") from None
     return Path(getattr(module, cls).get_model_file_path())
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
 
 
 def normalize(pixels: np.ndarray) -> np.ndarray:
@@ -102,6 +109,10 @@ class Backbone:
     def logits_from_features(self, features: np.ndarray) -> np.ndarray:
         """The classifier alone, so stored features re-yield logits without touching a photo."""
         return features.astype(np.float32) @ self._fc_w + self._fc_b
+
+    def class_probs(self, features: np.ndarray) -> np.ndarray:
+        """ImageNet-1k probabilities from stored features: re-ranking reads them, no photo is decoded."""
+        return softmax(self.logits_from_features(features))
 
     def __call__(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """uint8 (N, S, S, 3) -> features (N, 1280) float32, logits (N, 1000) float32."""

@@ -7,21 +7,15 @@ from pathlib import Path
 
 import numpy as np
 
+from nounlens.data.errors import NounlensError
+from nounlens.data.paths import WEIGHTS, file_digest
 from nounlens.data.wordnet import imagenet_rows
-from nounlens.models.backbone import Backbone, weights_path
+from nounlens.models.backbone import Backbone, softmax, weights_path
 from nounlens.models.heads import Head
 from nounlens.models.text import NounVectors, TextEncoder, get_encoder, noun_vectors, unit_rows
-from nounlens.settings import NounlensError, file_digest
 
 HEADS = ("conse", "devise")
 DEFAULT_HEAD = "conse"  # the DeViSE head becomes the default only where it measures better (docs/quality.md)
-WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits - logits.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 class ImageEmbedder:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from nounlens.data.errors import NounlensError
 from nounlens.models.text import unit_rows
-from nounlens.settings import NounlensError
 
 HEAD_KINDS = ("linear", "mlp")
 

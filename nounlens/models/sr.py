@@ -15,8 +15,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from nounlens.data.paths import WEIGHTS as PACKAGE_WEIGHTS
 from nounlens.models.blocks import UpsampleConv, conv_layer, res_blocks
-from nounlens.settings import NounlensError
+from nounlens.models.weights import load_net, save_net
 
 SCALE = 4
 EPS = 1e-3
@@ -40,30 +41,18 @@ class SRNet(nn.Module):
         return torch.sigmoid(torch.logit(base) + residual)
 
 
-WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "sr-x4.pt"
+WEIGHTS = PACKAGE_WEIGHTS / "sr-x4.pt"
 
 
 def save_weights(net: SRNet, path: str | Path, trained: dict) -> None:
-    """Weights (float32), the network's widths and how it was trained, in one small torch file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save({"config": net.config, "state_dict": net.state_dict(), "trained": trained}, tmp)
-    tmp.replace(path)
+    save_net(net, path, trained)
 
 
 def load_weights(path: str | Path | None = None) -> tuple[SRNet, dict]:
     """(network in eval mode, how it was trained). Raises NounlensError when absent or unreadable."""
-    path = Path(path) if path else WEIGHTS
-    if not path.is_file():
-        raise NounlensError(f"no super-resolution weights at {path}: train them with `nounlens train sr`")
-    try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-        net = SRNet(**blob["config"])
-        net.load_state_dict(blob["state_dict"])
-    except Exception as e:
-        raise NounlensError(f"cannot load super-resolution weights {path}: {type(e).__name__}: {e}") from None
-    return net.eval().to(memory_format=torch.channels_last), blob.get("trained", {})
+    net, trained = load_net(Path(path) if path else WEIGHTS, lambda config: SRNet(**config),
+                            "super-resolution weights", "train them with `nounlens train sr`")
+    return net.to(memory_format=torch.channels_last), trained
 
 
 @functools.cache

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
+from nounlens.data.errors import NounlensError
+from nounlens.data.paths import cache_dir, file_digest
 from nounlens.data.wordnet import WordNet, load_wordnet
-from nounlens.settings import NounlensError, cache_dir, file_digest
 
 ENCODERS = ("minilm", "glove")
 

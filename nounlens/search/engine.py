@@ -9,21 +9,21 @@ from pathlib import Path
 
 import numpy as np
 
+from nounlens.data.errors import NounlensError
 from nounlens.data.images import ImageError, decode
+from nounlens.data.paths import default_catalogue
 from nounlens.data.wordnet import load_wordnet
 from nounlens.indexer.catalogue import Catalogue, Record
 from nounlens.indexer.pipeline import Summary, index_paths, load_vectors, reembed
 from nounlens.indexer.vectors import parse_bytes, summary_line
 from nounlens.models.embed import DEFAULT_HEAD, ModelStack
-from nounlens.models.hierarchy import RERANK, ClassScorer, softmax
-from nounlens.models.neighbours import NEIGHBOUR_POOL, expand_query, look_alikes, smooth
 from nounlens.search.maps import PhotoMap, noun_neighbourhood, photo_map
 from nounlens.search.photos import DISPLAY_SIDE, display_jpeg
 from nounlens.search.query import QueryEncoder, Resolved
-from nounlens.search.restyle import Restyled, Restyler
+from nounlens.search.ranking import NEIGHBOUR_POOL, RERANK, ClassScorer, look_alikes, rerank, smooth
+from nounlens.search.restyle.restyler import Restyled, Restyler
 from nounlens.search.suggest import Suggestion, suggest
 from nounlens.search.upscale import Upscaler, encode, thumbnail_of_path
-from nounlens.settings import NounlensError, default_catalogue
 
 TOP_NOUNS = 3
 
@@ -46,8 +46,8 @@ class Engine:
     def __init__(self, catalogue: Catalogue, models: ModelStack, hierarchy: bool = True, feedback: bool = True):
         self.catalogue = catalogue
         self.models = models
-        self.hierarchy = hierarchy  # hierarchy-aware search and labels (models.hierarchy); off: plain cosine
-        self.feedback = feedback  # search and labels helped by look-alike photos (models.neighbours)
+        self.hierarchy = hierarchy  # hierarchy-aware search and labels (search.ranking); off: plain cosine
+        self.feedback = feedback  # search and labels helped by look-alike photos (search.ranking)
         self.wordnet = load_wordnet()
         self._index = None
         self._upscalers: dict = {}
@@ -122,8 +122,8 @@ class Engine:
     def search(self, query: str, k: int = 20, hierarchy: bool | None = None,
                feedback: bool | None = None) -> list[Result]:
         """Photos for a query. By default the text-space index proposes RERANK candidates, which are
-        re-scored from their class probabilities (models.hierarchy) and then by how much they look like
-        the best of them (models.neighbours), all from stored features: no photo is read."""
+        re-scored from their class probabilities and then by how much they look like the best of them
+        (search.ranking), all from stored features: no photo is read."""
         vec, resolved = self.query_encoder.encode(query)
         hierarchy = self.hierarchy if hierarchy is None else hierarchy
         feedback = self.feedback if feedback is None else feedback
@@ -137,13 +137,9 @@ class Engine:
         if len(vid) != len(found):  # an indexer removed some between the two reads
             keep = np.isin(found, vid)
             found, features = found[keep], features[keep]
-        scores = vecs @ vec
-        probs = None
-        if hierarchy:
-            probs = self.class_probs(features)
-            scores = self.scorer.rank_scores(probs, scores, vec, [(r.row, r.term.weight) for r in resolved])
-        if feedback:
-            scores = expand_query(scores, features)
+        probs = self.class_probs(features) if hierarchy else None
+        scores = rerank(vecs @ vec, features, vec, [(r.row, r.term.weight) for r in resolved],
+                        self.scorer if hierarchy else None, probs, feedback)
         best = np.argsort(-scores, kind="stable")[:k]
         return self._results([(int(found[j]), float(scores[j])) for j in best], probs[best] if hierarchy else None)
 
@@ -178,7 +174,7 @@ class Engine:
 
     def class_probs(self, features: np.ndarray) -> np.ndarray:
         """ImageNet-1k probabilities from stored features (the classifier alone, no photo read)."""
-        return softmax(self.models.backbone.logits_from_features(np.asarray(features, dtype=np.float32)))
+        return self.models.backbone.class_probs(np.asarray(features, dtype=np.float32))
 
     def noun_scores(self, vecs: np.ndarray, probs: np.ndarray | None = None) -> np.ndarray:
         """(photos, nouns) scores: by cosine, or hierarchy-aware when the class `probs` are given."""
@@ -203,7 +199,7 @@ class Engine:
                      hierarchy: bool | None = None, feedback: bool | None = None) -> list[dict]:
         """The k best nouns for one photo (its vector and features; `own`: its catalogue id, if any). With
         feedback, its scores are averaged with those of its look-alikes among the NEIGHBOUR_POOL photos
-        nearest it in the text space (models.neighbours)."""
+        nearest it in the text space (search.ranking)."""
         hierarchy = self.hierarchy if hierarchy is None else hierarchy
         feedback = self.feedback if feedback is None else feedback
         vecs, feats = vec[None], np.asarray(feats, dtype=np.float32)[None]

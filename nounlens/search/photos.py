@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import io
 
+from nounlens.data.errors import NounlensError
 from nounlens.data.images import ImageError, open_rgb
-from nounlens.settings import NounlensError
 
 DISPLAY_SIDE = 1024
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # the UI refuses bigger uploads before decoding them

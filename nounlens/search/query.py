@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nounlens.data.errors import NounlensError
 from nounlens.data.wordnet import WordNet, lemma_key
 from nounlens.models.text import NounVectors, TextEncoder, unit_rows
-from nounlens.settings import NounlensError
 
 WNID = re.compile(r"^n\d{8}$")
 # + and - are operators only at the start or after whitespace, so "t-shirt" stays one term

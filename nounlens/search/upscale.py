@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import statistics
 import threading
+import time
 import warnings
 from collections import OrderedDict
 from pathlib import Path
@@ -13,8 +16,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from nounlens.data.errors import NounlensError
 from nounlens.data.images import ImageError, decode
-from nounlens.settings import NounlensError
 
 SCALE = 4
 CACHE_SIZE = 512  # about 512 x 330 KB of pixels at 288 x 384: enough for many result pages
@@ -80,19 +83,14 @@ class Upscaler:
     def _run(self, images: list[np.ndarray]) -> list[np.ndarray]:
         net = self._network()
         if net is not None:
-            import torch
-
             from nounlens.models.sr import upscale
+            from nounlens.models.threads import torch_threads
 
-            before = torch.get_num_threads()
-            if self.threads:
-                torch.set_num_threads(self.threads)
             try:
-                return upscale(net, images)
+                with torch_threads(self.threads or None):
+                    return upscale(net, images)
             except Exception as e:  # a results page must never fail on its pictures
                 self._fallback(f"super-resolution failed ({type(e).__name__}: {e})")
-            finally:
-                torch.set_num_threads(before)
         return [bicubic(im) for im in images]
 
     def pixels(self, thumbs: list[bytes]) -> list[np.ndarray]:
@@ -114,3 +112,29 @@ class Upscaler:
 
     def jpeg(self, thumb: bytes, fmt: str = "JPEG") -> bytes:
         return encode(self.pixels([thumb])[0], fmt)
+
+
+PAGE = 20  # thumbnails on one results page, as eval sr and the page benchmark time it
+
+
+def page_seconds(net, thumbs: list[np.ndarray], threads: int = 2, repeats: int = 5, bf16: bool | None = None) -> dict:
+    """Wall time to upscale one results page of thumbnails (mixed shapes, as a real page has); `bf16` as in
+    models.sr.upscale (None: where the CPU has it natively)."""
+    from nounlens.models.sr import native_bf16, upscale
+    from nounlens.models.threads import torch_threads
+
+    load = os.getloadavg()[0]  # a busy shared machine shows here, not hidden in the figure
+    with torch_threads(threads):
+        upscale(net, thumbs, bf16)  # warm-up: allocator, oneDNN kernels
+        times, cpu = [], []
+        for _ in range(repeats):
+            t, c = time.perf_counter(), time.process_time()
+            upscale(net, thumbs, bf16)
+            times.append(time.perf_counter() - t)
+            cpu.append(time.process_time() - c)
+    return {"thumbnails": len(thumbs), "threads": threads, "bf16": native_bf16() if bf16 is None else bf16,
+            "median_s": round(statistics.median(times), 3),
+            "best_s": round(min(times), 3), "load_1min": round(load, 2),
+            # CPU seconds over the threads: the wall time on idle cores, if the threads scale
+            "cpu_s_per_thread": round(statistics.median(cpu) / threads, 3),
+            "shapes": sorted({f"{t.shape[1]}x{t.shape[0]}" for t in thumbs})}

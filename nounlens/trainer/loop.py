@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from nounlens.settings import NounlensError
+from nounlens.data.errors import NounlensError
 
 RUN_ONLY = ("resume", "threads", "checkpoint_every", "eval_every", "steps")  # may change between resumes
 

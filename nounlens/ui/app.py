@@ -13,9 +13,10 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from nounlens.data.errors import NounlensError
+from nounlens.data.paths import default_catalogue
 from nounlens.search.engine import Engine, Result
 from nounlens.search.photos import MAX_UPLOAD_BYTES, check_upload
-from nounlens.settings import NounlensError, default_catalogue
 from nounlens.ui.charts import noun_map_chart, photo_map_chart
 from nounlens.ui.restyle import restyle_panel
 

@@ -6,8 +6,8 @@ import os
 import sys
 from pathlib import Path
 
+from nounlens.data.errors import NounlensError
 from nounlens.search.photos import MAX_UPLOAD_BYTES
-from nounlens.settings import NounlensError
 
 APP = Path(__file__).with_name("app.py")
 

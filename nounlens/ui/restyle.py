@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from nounlens.data.errors import NounlensError
 from nounlens.search.engine import Engine
 from nounlens.search.photos import check_upload
-from nounlens.settings import NounlensError
 
 STYLIZER = "van Gogh's Irises (one pass)"
 OPTIMISE = "a painting of your own (optimisation, about a minute)"
@@ -26,7 +26,7 @@ def restyle_panel(engine: Engine, photo_id: int) -> None:
         if st.button("Restyle", key="restyle_go", disabled=how == OPTIMISE and painting is None):
             try:
                 if how == OPTIMISE:
-                    from nounlens.trainer.stylize import GatysConfig
+                    from nounlens.search.restyle.optimise import GatysConfig
 
                     check_upload("the painting", painting)
                     cfg = GatysConfig(size=UI_SIZE, steps=steps, colour="luminance" if colour else "none")

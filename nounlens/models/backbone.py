@@ -145,7 +145,7 @@ class Backbone:
 
     def onnx_path(self) -> Path:
         if self.runtime == "onnx-int8":
-            from nounlens.models.quantize import int8_path
+            from nounlens.models.int8 import int8_path
 
             return int8_path(self.name, self.digest)
         path = cache_dir() / "onnx" / f"{self.name}-{self.digest[:16]}.onnx"

@@ -21,29 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from nounlens.data.errors import NounlensError
-from nounlens.data.paths import WEIGHTS, file_digest
+from nounlens.data.paths import file_digest
+from nounlens.models.int8 import int8_file
 
 METHOD = "Percentile"  # clips the rare extreme activations: 87.0 vs MinMax 86.5 top-1 (fp32 87.2) on imagenet-sample
-
-
-def int8_file(name: str) -> Path:
-    return WEIGHTS / f"{name}-int8.onnx"
-
-
-def int8_meta(name: str) -> dict | None:
-    meta = int8_file(name).with_suffix(".json")
-    return json.loads(meta.read_text()) if meta.exists() else None
-
-
-def int8_path(name: str, weights_digest: str) -> Path:
-    """The shipped int8 model for these float weights, or a one-line error saying why there is none."""
-    path, meta = int8_file(name), int8_meta(name)
-    if not path.exists() or meta is None:
-        raise NounlensError(f"no int8 model ships for {name}; index without --int8")
-    if meta.get("weights_digest") != weights_digest:
-        raise NounlensError(f"the shipped int8 {name} was quantised from other weights; rebuild it with "
-                            "`python -m nounlens.models.quantize`, or index without --int8")
-    return path
 
 
 def calibration_photos(folders: list[str | Path], count: int) -> list[str]:

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from nounlens.data.demo import skimage_data_dir
 from nounlens.data.images import read_and_decode
@@ -12,14 +13,25 @@ def photos(*names):
     return np.stack([read_and_decode(str(skimage_data_dir() / n))[1].pixels for n in names])
 
 
-def test_onnx_matches_torch_and_classifies_real_photos():
-    px = photos("chelsea.png", "coffee.png")
-    onnx, torch_ = Backbone(runtime="onnx"), Backbone(runtime="torch")
-    f1, y1 = onnx(px)
-    f2, y2 = torch_(px)
+@pytest.fixture(scope="module")
+def onnx_outputs():
+    return Backbone(runtime="onnx")(photos("chelsea.png", "coffee.png"))
+
+
+def test_onnx_matches_torch(onnx_outputs):
+    f1, y1 = onnx_outputs
+    f2, y2 = Backbone(runtime="torch")(photos("chelsea.png", "coffee.png"))
     assert f1.shape == (2, 1280) and y1.shape == (2, 1000)
     assert np.abs(f1 - f2).max() < 1e-3 and np.abs(y1 - y2).max() < 1e-3
-    assert np.allclose(onnx.logits_from_features(f1), y1, atol=1e-3)
+
+
+def test_stored_features_give_back_the_logits(onnx_outputs):
+    f1, y1 = onnx_outputs
+    assert np.allclose(Backbone(runtime="onnx").logits_from_features(f1), y1, atol=1e-3)
+
+
+def test_backbone_classifies_real_photos(onnx_outputs):
+    _, y1 = onnx_outputs
     assert 281 <= y1[0].argmax() <= 285  # a domestic cat class
     assert y1[1].argmax() == 967  # espresso
 
@@ -29,7 +41,10 @@ def test_minilm_vectors_are_unit_and_semantic():
     v = enc.encode(["a dog", "a puppy", "a tax return"])
     assert np.allclose(np.linalg.norm(v, axis=1), 1, atol=1e-5)
     assert v[0] @ v[1] > v[0] @ v[2]
-    table = noun_vectors(enc)
+
+
+def test_minilm_noun_table_covers_every_wordnet_noun():
+    table = noun_vectors(get_encoder("minilm"))
     assert table.matrix.shape == (82115, 384) and table.covered.all()
 
 

@@ -1,5 +1,5 @@
 import sys
 
-from nounlens.cli.main import main
+from nounlens.cli import main
 
 sys.exit(main())

@@ -1,9 +1,10 @@
 """Plain-Pillow timings that run under any Python with PIL: the naive ingest baseline and resize alone.
 
-Self-contained on purpose (standard library and PIL only, no nounlens import), so that `nounlens bench
---other-python PATH` can run them under a second environment that has the other Pillow (stock Pillow vs
-pillow-simd): the naive baseline always gets stock Pillow, and pillow-simd's own share is measured like
-for like. Prints one JSON object.
+Self-contained on purpose (standard library and PIL only, no nounlens import; which PIL is loaded comes
+from nounlens/data/pil_flavour.py, loaded by path), so that `nounlens bench --other-python PATH` can run
+them under a second environment that has the other Pillow (stock Pillow vs pillow-simd): the naive
+baseline always gets stock Pillow, and pillow-simd's own share is measured like for like. Prints one
+JSON object.
 
     python plain_pillow.py resize --runs 5 photo1.jpg photo2.jpg ...
     python plain_pillow.py naive --runs 1 photo1.jpg photo2.jpg ...
@@ -12,9 +13,9 @@ for like. Prints one JSON object.
 from __future__ import annotations
 
 import argparse
-import importlib.metadata as md
 import io
 import json
+import runpy
 import statistics
 import time
 from pathlib import Path
@@ -23,22 +24,10 @@ from PIL import Image, ImageOps
 
 MODEL_SIZE, THUMB_SIDE, THUMB_QUALITY = 224, 72, 85  # as nounlens.data.images
 SIDES = {"bicubic_224": (MODEL_SIZE, Image.Resampling.BICUBIC), "lanczos_72": (THUMB_SIDE, Image.Resampling.LANCZOS)}
-
-
-def flavour() -> str:
-    """Which distribution the imported PIL belongs to: 'pillow-simd' or 'Pillow'."""
-    import PIL
-
-    here = Path(PIL.__file__).resolve()
-    for dist in md.distributions():
-        name = (dist.metadata["Name"] or "").lower()
-        if name in ("pillow", "pillow-simd"):
-            try:
-                if Path(dist.locate_file("PIL/__init__.py")).resolve() == here:
-                    return "pillow-simd" if name == "pillow-simd" else "Pillow"
-            except (OSError, TypeError):
-                continue
-    return "unknown"
+# which PIL is loaded: the one detection (nounlens/data/pil_flavour.py), loaded by path, not imported, so
+# that this file still runs under a Python without nounlens
+PIL_FLAVOUR = Path(__file__).resolve().parent.parent / "data" / "pil_flavour.py"
+flavour = runpy.run_path(str(PIL_FLAVOUR))["flavour"]
 
 
 def short_side(size: tuple[int, int], side: int) -> tuple[int, int]:

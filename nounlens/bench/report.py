@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from nounlens.data import pil_flavour
+
 
 def loadavg() -> list[float]:
     """1, 5 and 15-minute load averages: other jobs on a shared machine show up here, not in our timings."""
@@ -52,22 +54,8 @@ def machine() -> dict:
 
 def loaded_pil() -> dict:
     """The PIL this process imported (not merely what is installed): its distribution, version and path."""
-    import importlib.metadata as md
-
-    import PIL
-
-    here = Path(PIL.__file__).resolve()
-    flavour = "unknown"
-    for dist in md.distributions():
-        name = (dist.metadata["Name"] or "").lower()
-        if name in ("pillow", "pillow-simd"):
-            try:
-                if Path(dist.locate_file("PIL/__init__.py")).resolve() == here:
-                    flavour = "pillow-simd" if name == "pillow-simd" else "Pillow"
-                    break
-            except (OSError, TypeError):
-                continue
-    return {"pil": flavour, "version": PIL.__version__, "path": str(here.parent)}
+    pil = pil_flavour.describe()
+    return {k: pil[k] for k in ("pil", "version", "path")}
 
 
 def versions() -> dict:

@@ -3,7 +3,7 @@ by the indexer's code, mixed shapes) through the shipped x4 network on 2 torch t
 rounds, with the machine's load average beside each so a busy machine is visible in the figures. Each
 round times the default (bfloat16 convolutions where the CPU has them natively) and float32 side by side.
 
-    nice -n 10 .venv/bin/python nounlens/bench/sr_page.py [--data ../shared/data/imagenet-sample] [--rounds 5]
+    nice -n 10 .venv/bin/python -m nounlens.bench.sr_page [--data ../shared/data/imagenet-sample] [--rounds 5]
 """
 
 from __future__ import annotations

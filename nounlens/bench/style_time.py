@@ -2,7 +2,7 @@
 busy machine is visible: pixel optimisation at 384 px (default settings: 150 L-BFGS evaluations),
 and the shipped one-pass stylizer on a 512 x 512 photo (median of 5 after a warm-up).
 
-    nice -n 10 .venv/bin/python nounlens/bench/style_time.py [--photo P] [--painting P] [--rounds 3]
+    nice -n 10 .venv/bin/python -m nounlens.bench.style_time [--photo P] [--painting P] [--rounds 3]
 
 On a shared machine, 2 OpenMP threads that each get half a core spend most of their time waiting for
 each other: compare `cpu_s_per_thread` (CPU seconds over the threads) with the wall time.

@@ -4,7 +4,7 @@ Starts `nounlens ui` on a free port against a catalogue, loads the page, runs on
 then for each query: fill the search box, press Enter, and stop the clock when the page shows the
 caption for that query, the script run has finished and every result thumbnail has loaded.
 
-    nice -n 10 .venv/bin/python nounlens/bench/ui_latency.py --catalogue /tmp/cat10k
+    nice -n 10 .venv/bin/python -m nounlens.bench.ui_latency --catalogue /tmp/cat10k
 """
 
 from __future__ import annotations

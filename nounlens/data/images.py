@@ -148,20 +148,11 @@ def read_and_decode(path: str, size: int = MODEL_SIZE) -> tuple[str, Decoded]:
 
 
 def pil_info() -> dict:
-    """Which PIL is loaded: pillow-simd or stock Pillow, and whether the build asked for AVX2."""
-    import importlib.metadata as md
-    import json
-    import sys
+    """Which PIL is loaded: pillow-simd or stock Pillow, and whether the build asked for AVX2 (`nounlens info`)."""
+    from nounlens.data.pil_flavour import describe
 
-    import PIL
-
-    dists = {d.metadata["Name"].lower() for d in md.distributions() if d.metadata["Name"]}
-    flavour = "pillow-simd" if "pillow-simd" in dists else "Pillow"
-    avx2 = None
-    stamp = Path(sys.prefix) / ".pillow-simd"
-    if flavour == "pillow-simd" and stamp.exists():
-        avx2 = "-mavx2" in json.loads(stamp.read_text()).get("cc", "")
-    return {"pil": flavour, "version": PIL.__version__, "avx2": avx2}
+    pil = describe()
+    return {k: pil[k] for k in ("pil", "version", "avx2")}
 
 
 def decode_job(path: str, size: int = MODEL_SIZE) -> tuple[str, str | None, Decoded | None, str | None]:

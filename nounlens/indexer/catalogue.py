@@ -10,7 +10,7 @@ import json
 import os
 import struct
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -26,8 +26,9 @@ _OPEN: dict[Path, list] = {}  # path -> [environment, users] for this process
 
 
 @dataclass
-class Record:
-    id: int
+class PhotoFile:
+    """What the catalogue knows of a photo file: where it is, its stat, its bytes' hash, its size in pixels."""
+
     path: str
     size: int
     mtime_ns: int
@@ -37,15 +38,20 @@ class Record:
 
 
 @dataclass
-class Photo:
+class _Id:
+    id: int
+
+
+@dataclass
+class Record(PhotoFile, _Id):
+    """A catalogued photo. Fields run id, path, ..., height (dataclasses take the bases' fields from the
+    last base first), so positional calls and the stored JSON keep that order."""
+
+
+@dataclass
+class Photo(PhotoFile):
     """A decoded, embedded photo ready to write."""
 
-    path: str
-    size: int
-    mtime_ns: int
-    hash: str
-    width: int
-    height: int
     features: np.ndarray  # (1280,) -> stored float16
     vector: np.ndarray  # (d,) unit, float32
     thumb: bytes
@@ -141,7 +147,7 @@ class Catalogue:
             raw = txn.get(key(i))
         return Record(**json.loads(raw)) if raw else None
 
-    def records(self, ids) -> list[Record | None]:
+    def records(self, ids: Iterable[int]) -> list[Record | None]:
         with self.env.begin(db=self.db["records"]) as txn:
             raws = [txn.get(key(int(i))) for i in ids]
         return [Record(**json.loads(r)) if r else None for r in raws]
@@ -160,11 +166,11 @@ class Catalogue:
         with self.env.begin(db=self.db["thumbs"]) as txn:
             return txn.get(key(i))
 
-    def vectors(self, ids=None) -> tuple[np.ndarray, np.ndarray]:
+    def vectors(self, ids: Iterable[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(ids, unit vectors) for `ids`, or for the whole catalogue."""
         return self._arrays("vectors", np.float32, ids)[1:]
 
-    def features(self, ids=None) -> tuple[np.ndarray, np.ndarray]:
+    def features(self, ids: Iterable[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
         return self._arrays("features", np.float16, ids)[1:]
 
     def snapshot_vectors(self) -> tuple[int, np.ndarray, np.ndarray]:
@@ -300,10 +306,10 @@ class _DbTxn:
     def __init__(self, txn, db):
         self.txn, self.dbh = txn, db
 
-    def get(self, k: bytes):
+    def get(self, k: bytes) -> bytes | None:
         return self.txn.get(k, db=self.dbh)
 
-    def cursor(self):
+    def cursor(self) -> lmdb.Cursor:
         return self.txn.cursor(db=self.dbh)
 
 

@@ -14,8 +14,9 @@ from nounlens.data.images import ImageError, decode
 from nounlens.data.paths import default_catalogue
 from nounlens.data.wordnet import load_wordnet
 from nounlens.indexer.catalogue import Catalogue, Record
-from nounlens.indexer.pipeline import Summary, index_paths, load_vectors, reembed
-from nounlens.indexer.vectors import parse_bytes, summary_line
+from nounlens.indexer.faiss_choose import parse_bytes, summary_line
+from nounlens.indexer.faiss_sync import load_vectors
+from nounlens.indexer.pipeline import Summary, index_paths, reembed
 from nounlens.models.embed import DEFAULT_HEAD, ModelStack
 from nounlens.search.maps import PhotoMap, noun_neighbourhood, photo_map
 from nounlens.search.photos import DISPLAY_SIDE, display_jpeg

@@ -1,153 +1,28 @@
-"""FAISS over the catalogue's unit vectors: a cache of LMDB, stamped with the generation it
-reflects, saved by write-to-temp then rename, brought up to date (or rebuilt) when it is older.
-
-Which index, in the spirit of autofaiss: an exact scan while it is cheap (Flat), a graph for medium
-catalogues that fit the memory budget (HNSW), compressed codes past that (IVF-PQ, whose candidates are
-re-ranked exactly: by FAISS from float16 copies of the vectors where the budget allows, else from
-the float32 vectors the catalogue stores). The search-time knob (efSearch; nprobe and re-rank
-depth) is tuned by measuring recall@10 against exact search on held-out queries, and the choice is
-made for the upper end of the catalogue's size class (powers of 4), so it holds until the catalogue
-grows into the next class.
-"""
+"""FAISS over the catalogue's unit vectors: a cache of LMDB, stamped with the generation it reflects,
+saved by write-to-temp then rename. Building, adding, removing, searching, saving and loading one index;
+which kind it is comes from faiss_choose, its search setting from faiss_tune."""
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import json
 import os
-import re
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import faiss
 import numpy as np
 from tqdm import tqdm
 
-FLAT, HNSW, IVFPQ = "Flat", "HNSW", "IVF-PQ"
-KINDS = (FLAT, HNSW, IVFPQ)
-DEFAULT_BUDGET = 2 << 30  # bytes of RAM the index may take
-DEFAULT_TARGET = 0.95
-RECALL_K = 10
-FLAT_MAX = 16384 * 384  # vectors x dims: an exact scan this size stays within a few ms per query
-MIN_CLASS, CLASS_STEP = 4096, 4  # size classes: 4k, 16k, 64k, 256k, 1M, 4M, ...
-HNSW_M, HNSW_EF_CONSTRUCTION = 32, 128
-# Vectors x dims past which a graph loses to IVF-PQ here. Noun queries sit far from every photo (top-20
-# scores within ~0.03), which graphs handle badly. At 1M x 384: HNSW needed efSearch 2048 for noun
-# recall@10 0.96 (425 queries/s on 2 cores, 1.9 GB); IVF-PQ re-ranked from float16 copies 0.97 at nprobe
-# 64 (~860 queries/s, 0.9 GB). At 100k x 384: HNSW 508 queries/s (efSearch 1024), IVF-PQ 769. Measured
-# at d=384 only; that a graph's cost scales with vectors x dims, as a scan's does, is an assumption.
-HNSW_MAX = 65536 * 384
-EF_STEPS = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048)
-RERANK_STEPS = (4, 8, 16, 32)  # IVF-PQ: candidates re-ranked exactly, as multiples of k
-TUNE_QUERIES = 300  # per query set
-TUNE_MARGIN = 0.01  # tune to target + this (~2 standard errors of recall@10 on 300 queries), so new queries reach it
+from nounlens.indexer.faiss_choose import DEFAULT_TARGET, FLAT, HNSW, IVFPQ, Choice, choose, parse_bytes
+from nounlens.indexer.faiss_device import gpu_count, gpu_resources, omp_threads
+from nounlens.indexer.faiss_tune import TUNE_QUERIES, tune_search
+
 MAX_DEAD = 0.25  # HNSW/IVF-PQ hide removed vectors; past this share the index is rebuilt
 _LIVE = (0, 1 << 62)  # removed entries have id -1, outside this range
 
 Fetch = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]  # ids -> (ids found, their exact vectors)
-
-
-# ---- the choice ---------------------------------------------------------------------------------
-def parse_bytes(text: str | int | None) -> int:
-    """'2GB', '512MB', '1.5G', or a number of bytes (binary units: 1GB = 2**30)."""
-    if text is None:
-        return DEFAULT_BUDGET
-    if isinstance(text, int):
-        return text
-    m = re.fullmatch(r"\s*([\d.]+)\s*([kmgt]?)i?b?\s*", str(text).lower())
-    if not m:
-        raise ValueError(f"not a size: {text!r} (examples: 2GB, 512MB)")
-    return int(float(m.group(1)) * 1024 ** " kmgt".index(m.group(2) or " "))
-
-
-def size_class(n: int) -> int:
-    """The upper end of n's size class: choices and tuned settings hold until the catalogue outgrows it."""
-    c = MIN_CLASS
-    while c < n:
-        c *= CLASS_STEP
-    return c
-
-
-@dataclass
-class Choice:
-    kind: str
-    params: dict
-    n_class: int
-    est_bytes: int
-
-
-def estimate_bytes(kind: str, n: int, dim: int, params: dict) -> int:
-    """RAM the index takes for n vectors (codes, graph links, id map with its reverse map)."""
-    ids = 8 + 56  # IndexIDMap2: id vector + unordered_map node
-    if kind == FLAT:
-        return n * (4 * dim + ids)
-    if kind == HNSW:
-        return n * (4 * dim + 8 * params["M"] + 20 + ids)
-    refine = 2 * dim if params.get("refine") == "fp16" else 0
-    return n * (params["m"] + 8 + ids + refine) + 4 * dim * (params["nlist"] + 256)
-
-
-def _pow2(x: float) -> int:
-    return 1 << max(0, round(np.log2(max(x, 1))))
-
-
-def ivfpq_params(n: int, n_class: int, dim: int, budget: int) -> dict:
-    """nlist ~ 4 sqrt(N) (at least 39 training points per list); the most PQ bytes (up to d/4, each
-    sub-quantizer >= 4 dims) that fit the budget, with float16 copies of the vectors to re-rank with
-    if they fit too (1.7-2x the queries/s of re-ranking from LMDB at 1M, same recall), else re-ranked
-    from the catalogue."""
-    nlist = max(16, min(_pow2(4 * np.sqrt(n_class)), _pow2(n / 39) if n >= 39 * 16 else 16, 65536))
-    ms = [m for m in range(dim // 4, 0, -1) if dim % m == 0] or [1]
-    for refine in ("fp16", "catalogue"):
-        for m in ms:
-            params = {"nlist": nlist, "m": m, "nbits": 8, "refine": refine}
-            if estimate_bytes(IVFPQ, n_class, dim, params) <= budget:
-                return params
-    return {"nlist": nlist, "m": ms[-1], "nbits": 8, "refine": "catalogue"}
-
-
-def choose(n: int, dim: int, budget: int = DEFAULT_BUDGET, kind: str | None = None) -> Choice:
-    """Flat while an exact scan is cheap, HNSW up to HNSW_MAX while it fits `budget`, else IVF-PQ;
-    `kind` forces one."""
-    n_class = size_class(n)
-    hnsw = {"M": HNSW_M, "efConstruction": HNSW_EF_CONSTRUCTION}
-    if kind is None:
-        if n_class * dim <= FLAT_MAX:
-            kind = FLAT
-        elif n_class * dim <= HNSW_MAX and estimate_bytes(HNSW, n_class, dim, hnsw) <= budget:
-            kind = HNSW
-        else:
-            kind = IVFPQ
-    if kind not in KINDS:
-        raise ValueError(f"unknown index kind {kind!r}; choose one of {', '.join(KINDS)}")
-    params = {FLAT: {}, HNSW: hnsw}[kind] if kind != IVFPQ else ivfpq_params(n, n_class, dim, budget)
-    return Choice(kind, params, n_class, estimate_bytes(kind, n_class, dim, params))
-
-
-# ---- GPU (faiss-gpu), used where present ------------------------------------------------------------
-def gpu_count() -> int:
-    try:
-        return faiss.get_num_gpus()
-    except AttributeError:  # a faiss build without the GPU entry points
-        return 0
-
-
-@functools.cache
-def _gpu_resources():
-    return faiss.StandardGpuResources()
-
-
-def exact_knn(queries: np.ndarray, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Exact inner-product top-k (the ground truth for tuning), on the GPU when there is one."""
-    q = np.ascontiguousarray(queries, dtype=np.float32)
-    x = np.ascontiguousarray(vectors, dtype=np.float32)
-    if gpu_count():
-        return faiss.knn_gpu(_gpu_resources(), q, x, k, metric=faiss.METRIC_INNER_PRODUCT)
-    return faiss.knn(q, x, k, metric=faiss.METRIC_INNER_PRODUCT)
 
 
 # ---- the index ------------------------------------------------------------------------------------
@@ -166,7 +41,7 @@ def _new_faiss(choice: Choice, dim: int) -> faiss.Index:
         if p.get("refine") == "fp16":
             inner = faiss.IndexRefine(inner, faiss.IndexScalarQuantizer(dim, faiss.ScalarQuantizer.QT_fp16))
         if gpu_count():
-            inner.clustering_index = faiss.index_cpu_to_gpu(_gpu_resources(), 0, faiss.IndexFlatL2(dim))
+            inner.clustering_index = faiss.index_cpu_to_gpu(gpu_resources(), 0, faiss.IndexFlatL2(dim))
     return faiss.IndexIDMap2(inner)
 
 
@@ -176,18 +51,6 @@ def _no_tables(ivfpq) -> None:
     cache) and cost 0.5 s on every open, since FAISS does not store them."""
     ivfpq.use_precomputed_table = -1
     ivfpq.precomputed_table.clear()
-
-
-@contextlib.contextmanager
-def _threads(n: int):
-    """OpenMP threads for this thread's FAISS calls. One query gains nothing from a second thread and,
-    on a busy machine, loses much waiting for it (16 ms against 2.6 ms p50 at 1M, load average 6)."""
-    before = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(n)
-    try:
-        yield
-    finally:
-        faiss.omp_set_num_threads(before)
 
 
 class VectorIndex:
@@ -284,7 +147,7 @@ class VectorIndex:
         self._max_id = max(self._max_id, int(ids.max()))
         self._gpu = None if self._gpu is not False else False  # GPU copy is stale
 
-    def remove(self, ids) -> None:
+    def remove(self, ids: Iterable[int]) -> None:
         ids = np.asarray(list(ids), dtype=np.int64)
         if not len(ids) or ids.min() > self._max_id:  # new photos: nothing to remove
             return
@@ -329,7 +192,7 @@ class VectorIndex:
 
     def _raw(self, q: np.ndarray, k: int, setting: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
         if len(q) == 1:
-            with _threads(1):
+            with omp_threads(1):
                 return self._raw_many(q, k, setting)
         return self._raw_many(q, k, setting)
 
@@ -337,7 +200,7 @@ class VectorIndex:
         if self.kind == FLAT:
             if self._gpu is None and gpu_count():
                 try:
-                    self._gpu = faiss.index_cpu_to_gpu(_gpu_resources(), 0, self.index)
+                    self._gpu = faiss.index_cpu_to_gpu(gpu_resources(), 0, self.index)
                 except (RuntimeError, AttributeError) as e:  # a faiss-gpu that cannot clone this index
                     print(f"nounlens: FAISS on CPU ({e})", file=sys.stderr)
                     self._gpu = False
@@ -377,19 +240,9 @@ class VectorIndex:
     # ---- tuning ----------------------------------------------------------------------------------
     def tune(self, ids: np.ndarray, vectors: np.ndarray, queries: dict | None = None,
              target: float = DEFAULT_TARGET, n_queries: int = TUNE_QUERIES) -> dict:
-        """The cheapest search setting whose recall@10 against exact search reaches `target` (plus
-        TUNE_MARGIN) on every query set: held-out catalogue vectors ("photo": each query's own id is left
-        out of both answers) and any `queries` given ({"text": noun vectors}). Recorded in `info`."""
-        t0 = time.perf_counter()
-        bench = _RecallBench(ids, vectors, queries, n_queries)
-        if self.kind == HNSW:
-            candidates = ({"efSearch": ef} for ef in EF_STEPS)
-            best = _first_reaching(self, bench, candidates, target + TUNE_MARGIN)
-        else:
-            best = _fastest_ivf(self, bench, target + TUNE_MARGIN)
-        self.info.update(search=best["setting"], recall=best["recall"], target=target, tuned_n=int(len(ids)),
-                         n_class=size_class(len(ids)), tune_s=round(time.perf_counter() - t0, 2),
-                         tune_queries={name: len(qs) for name, (qs, _) in bench.sets.items()})
+        """Tune the search setting on held-out catalogue vectors and `queries` (faiss_tune.tune_search);
+        recorded in `info`."""
+        self.info.update(tune_search(self, ids, vectors, queries, target, n_queries))
         return self.info
 
     def outgrown(self, n: int, budget: int | None = None) -> str | None:
@@ -441,111 +294,3 @@ class VectorIndex:
 
 def stamp_path(path: Path) -> Path:
     return path.with_name(path.name + ".json")
-
-
-# ---- measuring recall ---------------------------------------------------------------------------------
-class _RecallBench:
-    """Query sets with their exact top-10, and recall@10 of an index setting on each."""
-
-    def __init__(self, ids: np.ndarray, vectors: np.ndarray, queries: dict | None, n: int, seed: int = 0):
-        rng = np.random.default_rng(seed)
-        queries = queries() if callable(queries) else queries
-        ids = np.asarray(ids, dtype=np.int64)
-        rows = rng.choice(len(ids), min(n, len(ids)), replace=False)
-        self.sets = {"photo": (vectors[rows], ids[rows])}  # leave-one-out: own id excluded
-        for name, q in (queries or {}).items():
-            q = np.asarray(q, dtype=np.float32)
-            if len(q):
-                self.sets[name] = (q[rng.choice(len(q), min(n, len(q)), replace=False)], None)
-        self.truth = {}
-        for name, (q, own) in self.sets.items():
-            _, rows_found = exact_knn(q, vectors, RECALL_K + 1)
-            self.truth[name] = _top(np.where(rows_found >= 0, ids[np.clip(rows_found, 0, None)], -1), own)
-
-    def recall(self, index: VectorIndex, setting: dict) -> tuple[dict, float]:
-        """({set: recall@10}, seconds per query)."""
-        out, t, nq = {}, 0.0, 0
-        for name, (q, own) in self.sets.items():
-            t0 = time.perf_counter()
-            _, found = index.search(q, RECALL_K + 1, setting)
-            t += time.perf_counter() - t0
-            nq += len(q)
-            out[name] = round(recall_at(_top(found, own), self.truth[name]), 4)
-        out["min"] = min(out.values())
-        return out, t / max(nq, 1)
-
-
-def _top(found: np.ndarray, own: np.ndarray | None) -> np.ndarray:
-    """The first RECALL_K ids of each row, without the query's own id."""
-    if own is None:
-        return found[:, :RECALL_K]
-    out = np.full((len(found), RECALL_K), -1, np.int64)
-    for r, (row, me) in enumerate(zip(found, own, strict=True)):
-        keep = row[row != me][:RECALL_K]
-        out[r, :len(keep)] = keep
-    return out
-
-
-def recall_at(found: np.ndarray, truth: np.ndarray) -> float:
-    """Mean share of each row's true ids that were found (ids -1 never count)."""
-    hits = [len(set(f[f >= 0].tolist()) & set(t[t >= 0].tolist())) / max(1, int((t >= 0).sum()))
-            for f, t in zip(found, truth, strict=True)]
-    return float(np.mean(hits)) if hits else 1.0
-
-
-def _first_reaching(index: VectorIndex, bench: _RecallBench, settings, target: float) -> dict:
-    best = None
-    for setting in settings:
-        recall, secs = bench.recall(index, setting)
-        best = {"setting": setting, "recall": recall, "s_per_query": secs}
-        if recall["min"] >= target:
-            break
-    return best
-
-
-def _fastest_ivf(index: VectorIndex, bench: _RecallBench, target: float) -> dict:
-    """For each re-rank depth, the smallest nprobe reaching target; the fastest of those wins
-    (or, when none reaches it, the best recall)."""
-    nlist = index.info["params"]["nlist"]
-    probes = [p for p in (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024) if p <= nlist]
-    results = []
-    for factor in RERANK_STEPS if index.fetch is not None or index.refine == "fp16" else (1,):
-        last = -1.0
-        for nprobe in probes:
-            setting = {"nprobe": nprobe, "rerank": factor}
-            recall, secs = bench.recall(index, setting)
-            results.append({"setting": setting, "recall": recall, "s_per_query": secs})
-            if recall["min"] >= target or recall["min"] < last + 0.002:  # reached, or no longer improving
-                break
-            last = recall["min"]
-    reaching = [r for r in results if r["recall"]["min"] >= target]
-    if reaching:
-        return min(reaching, key=lambda r: r["s_per_query"])
-    return max(results, key=lambda r: r["recall"]["min"])
-
-
-def summary_line(info: dict | None) -> str:
-    """One line for `nounlens info`: kind, build parameters, tuned setting, measured recall@10."""
-    if not info:
-        return "not built yet"
-    if "params" not in info:  # a manifest written before the index was chosen automatically
-        return f"{info.get('kind', FLAT)}, {info.get('count', 0):,} vectors"
-
-    def kv(d: dict) -> str:
-        return ", ".join(f"{k}={v}" for k, v in d.items())
-
-    line = info["kind"] + (f" ({kv(info['params'])})" if info["params"] else "") + f", {info.get('count', 0):,} vectors"
-    if info.get("search"):
-        line += f"; {kv(info['search'])}"
-    recall = info.get("recall")
-    if recall:
-        parts = ", ".join(f"{k} {v:.3f}" for k, v in recall.items() if k != "min")
-        line += f"; recall@10 {recall['min']:.3f} (target {info.get('target', DEFAULT_TARGET)}; {parts})"
-    elif info["kind"] == FLAT:
-        line += "; exact"
-    if info.get("budget"):
-        line += f"; budget {info['budget'] / 2**30:.2f} GB, index ~{info.get('est_bytes', 0) / 2**20:.0f} MB at " \
-                f"{info.get('n_class', 0):,} vectors"
-    if info.get("removed_hidden"):
-        line += f"; {info['removed_hidden']} removed vectors hidden until the next rebuild"
-    return line

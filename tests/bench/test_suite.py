@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from nounlens.cli.main import main
+from nounlens.cli import main
 
 
 def bench(*args: str) -> tuple[int, str]:

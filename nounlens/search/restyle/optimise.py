@@ -9,8 +9,9 @@ course did with scipy's fmin_l_bfgs_b; Adam is the alternative.
 
 from __future__ import annotations
 
-import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -149,97 +150,141 @@ def transfer(photo: str | Path | bytes | np.ndarray, style: str | Path | bytes |
     painted in the second painting's style."""
     import torch
 
-    from nounlens.models.style_losses import StyleLoss, total_variation
+    from nounlens.models.threads import torch_threads
 
     cfg = cfg or GatysConfig()
     check(cfg)
     if style2 is not None and mask is None:
         raise NounlensError("two paintings need a --mask saying where each one goes")
     start = time.perf_counter()
-    before = torch.get_num_threads()
-    torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
-    torch.set_flush_denormal(True)  # the deep layers' tiny gradients: 2-3x slower as denormals
-    try:
-        p = load_rgb(photo, cfg.size)
-        h, w = p.shape[:2]
-        area = int(h * w * cfg.style_scale)
-        paintings = [load_rgb(s, area=area) for s in ([style] if style2 is None else [style, style2])]
-        m = make_mask(mask, h, w) if mask is not None else None
-        if cfg.colour == "luminance":
-            paintings = [match_luminance(s, p) for s in paintings]
-            seen = grey(p)
-        else:
-            if cfg.colour == "histogram":
-                paintings = [match_colours(s, p) for s in paintings]
-            seen = p
-        loss_fn = StyleLoss(cfg.style_taps, cfg.style_weights, cfg.content_tap, cfg.softmax)
-        photo_t = _tensor(seen)
-        content = loss_fn.content_target(photo_t)
-        mask_t = torch.from_numpy(m)[None, None] if m is not None else None
-        if style2 is not None:
-            regions = [(loss_fn.style_targets(_tensor(paintings[0])), mask_t),
-                       (loss_fn.style_targets(_tensor(paintings[1])), 1 - mask_t)]
-        else:
-            regions = [(loss_fn.style_targets(_tensor(paintings[0])), mask_t)]
-        rng = np.random.default_rng(cfg.seed)
-        init = start_image(cfg.init, seen, rng)
-        free = _tensor(init).requires_grad_(True)
-        keep = mask_t if (mask_t is not None and style2 is None) else None
-
-        def compose():
-            return free if keep is None else keep * free + (1 - keep) * photo_t
-
-        evals = {"n": 0, "last": {}}
-
-        def objective():
-            x = compose()
-            parts = loss_fn.parts(x, content, regions)
-            loss = cfg.content_weight * parts["content"].sum() + cfg.style_weight * parts["style"].sum()
-            if cfg.tv_weight:
-                loss = loss + cfg.tv_weight * total_variation(x).sum()
-            evals["n"] += 1
-            if evals["n"] == 1:
-                evals["first"] = {"total": loss.item(), "content": parts["content"].sum().item(),
-                                  "style": parts["style"].sum().item()}
-            evals["last"] = {"total": loss.item(), "content": parts["content"].sum().item(),
-                             "style": parts["style"].sum().item(),
-                             "layers": [round(v, 5) for v in parts["layers"][:, 0].tolist()]}
-            return loss
-
-        bar = tqdm(total=cfg.steps, desc="style (optimising pixels)", unit="eval", disable=not progress)
-        history = []
-        if cfg.optimizer == "lbfgs":
-            opt = torch.optim.LBFGS([free], lr=cfg.lr, max_iter=LBFGS_CHUNK, history_size=50,
-                                    tolerance_grad=1e-12, tolerance_change=1e-12, line_search_fn="strong_wolfe")
-        else:
-            opt = torch.optim.Adam([free], lr=cfg.lr)
-        while evals["n"] < cfg.steps:
-            n0 = evals["n"]
-
-            def closure():
-                opt.zero_grad(set_to_none=True)
-                loss = objective()
-                loss.backward()
-                return loss
-
-            if cfg.optimizer == "lbfgs":
-                opt.param_groups[0]["max_iter"] = max(1, min(LBFGS_CHUNK, cfg.steps - evals["n"]))
-                opt.param_groups[0]["max_eval"] = max(1, cfg.steps - evals["n"])
-            opt.step(closure)
-            with torch.no_grad():
-                free.clamp_(0, 1)
-            history.append({"evals": evals["n"], **{k: v for k, v in evals["last"].items() if k != "layers"}})
-            bar.update(evals["n"] - n0)
-            bar.set_postfix(content=f"{evals['last']['content']:.3f}", style=f"{evals['last']['style']:.4f}",
-                            refresh=False)
-        bar.close()
+    with torch_threads(cfg.threads), flush_denormals():  # the deep layers' tiny gradients: 2-3x slower as denormals
+        p, seen, paintings, m = inputs(photo, style, style2, mask, cfg)
+        objective = Objective(cfg, seen, paintings, m, two=style2 is not None)
+        history = optimise(cfg, objective, progress)
         with torch.no_grad():
-            result = _image(compose())
-    finally:
-        torch.set_num_threads(before)
-        torch.set_flush_denormal(False)
+            result = _image(objective.compose())
     if cfg.colour == "luminance":
         result = keep_chroma(result, p)
+    evals = objective.evals
     return {"image": to_uint8(result), "losses": evals["last"], "start": evals["first"], "evaluations": evals["n"],
             "seconds": round(time.perf_counter() - start, 2), "history": history,
             "config": {k: v for k, v in asdict(cfg).items() if k != "extra"}}
+
+
+@contextmanager
+def flush_denormals() -> Iterator[None]:
+    """Denormal floats read as zero inside the block: a loss network's tiny deep gradients make the
+    arithmetic 2-3x slower as denormals (here and in training a stylizer)."""
+    import torch
+
+    torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(False)
+
+
+def inputs(photo, style, style2, mask, cfg: GatysConfig) -> tuple[np.ndarray, np.ndarray, list[np.ndarray],
+                                                                   np.ndarray | None]:
+    """(the photo at `cfg.size`, the photo as the losses see it (grey for colour "luminance"), the
+    paintings at the result's area times `style_scale` (matched to the photo's colours when asked), the
+    mask or None)."""
+    p = load_rgb(photo, cfg.size)
+    h, w = p.shape[:2]
+    area = int(h * w * cfg.style_scale)
+    paintings = [load_rgb(s, area=area) for s in ([style] if style2 is None else [style, style2])]
+    m = make_mask(mask, h, w) if mask is not None else None
+    if cfg.colour == "luminance":
+        paintings = [match_luminance(s, p) for s in paintings]
+        seen = grey(p)
+    else:
+        if cfg.colour == "histogram":
+            paintings = [match_colours(s, p) for s in paintings]
+        seen = p
+    return p, seen, paintings, m
+
+
+class Objective:
+    """The loss of the free pixels: content against the photo, Gram style against each painting in its
+    region (two paintings: the mask and its complement), total variation. Counts its evaluations and
+    keeps the first one's figures and the latest's. Without a second painting, the mask keeps the photo's
+    own pixels where it is 0."""
+
+    def __init__(self, cfg: GatysConfig, seen: np.ndarray, paintings: list[np.ndarray], m: np.ndarray | None,
+                 two: bool):
+        import torch
+
+        from nounlens.models.style_losses import StyleLoss
+
+        self.cfg = cfg
+        self.loss_fn = loss_fn = StyleLoss(cfg.style_taps, cfg.style_weights, cfg.content_tap, cfg.softmax)
+        self.photo = _tensor(seen)
+        self.content = loss_fn.content_target(self.photo)
+        mask_t = torch.from_numpy(m)[None, None] if m is not None else None
+        if two:
+            self.regions = [(loss_fn.style_targets(_tensor(paintings[0])), mask_t),
+                            (loss_fn.style_targets(_tensor(paintings[1])), 1 - mask_t)]
+        else:
+            self.regions = [(loss_fn.style_targets(_tensor(paintings[0])), mask_t)]
+        rng = np.random.default_rng(cfg.seed)
+        self.free = _tensor(start_image(cfg.init, seen, rng)).requires_grad_(True)
+        self.keep = mask_t if (mask_t is not None and not two) else None
+        self.evals = {"n": 0, "last": {}}
+
+    def compose(self):
+        """The picture: the free pixels, or the photo where the mask keeps it."""
+        return self.free if self.keep is None else self.keep * self.free + (1 - self.keep) * self.photo
+
+    def __call__(self):
+        from nounlens.models.style_losses import total_variation
+
+        cfg, evals = self.cfg, self.evals
+        x = self.compose()
+        parts = self.loss_fn.parts(x, self.content, self.regions)
+        loss = cfg.content_weight * parts["content"].sum() + cfg.style_weight * parts["style"].sum()
+        if cfg.tv_weight:
+            loss = loss + cfg.tv_weight * total_variation(x).sum()
+        evals["n"] += 1
+        if evals["n"] == 1:
+            evals["first"] = {"total": loss.item(), "content": parts["content"].sum().item(),
+                              "style": parts["style"].sum().item()}
+        evals["last"] = {"total": loss.item(), "content": parts["content"].sum().item(),
+                         "style": parts["style"].sum().item(),
+                         "layers": [round(v, 5) for v in parts["layers"][:, 0].tolist()]}
+        return loss
+
+
+def optimise(cfg: GatysConfig, objective: Objective, progress: bool = True) -> list[dict]:
+    """Optimise the free pixels for `cfg.steps` loss evaluations: L-BFGS in chunks of LBFGS_CHUNK iterations
+    (or Adam steps), the pixels clipped to [0, 1] after each chunk. Returns the figures after each chunk."""
+    import torch
+
+    free, evals = objective.free, objective.evals
+    bar = tqdm(total=cfg.steps, desc="style (optimising pixels)", unit="eval", disable=not progress)
+    history = []
+    if cfg.optimizer == "lbfgs":
+        opt = torch.optim.LBFGS([free], lr=cfg.lr, max_iter=LBFGS_CHUNK, history_size=50,
+                                tolerance_grad=1e-12, tolerance_change=1e-12, line_search_fn="strong_wolfe")
+    else:
+        opt = torch.optim.Adam([free], lr=cfg.lr)
+
+    def closure():
+        opt.zero_grad(set_to_none=True)
+        loss = objective()
+        loss.backward()
+        return loss
+
+    while evals["n"] < cfg.steps:
+        n0 = evals["n"]
+        if cfg.optimizer == "lbfgs":
+            opt.param_groups[0]["max_iter"] = max(1, min(LBFGS_CHUNK, cfg.steps - evals["n"]))
+            opt.param_groups[0]["max_eval"] = max(1, cfg.steps - evals["n"])
+        opt.step(closure)
+        with torch.no_grad():
+            free.clamp_(0, 1)
+        history.append({"evals": evals["n"], **{k: v for k, v in evals["last"].items() if k != "layers"}})
+        bar.update(evals["n"] - n0)
+        bar.set_postfix(content=f"{evals['last']['content']:.3f}", style=f"{evals['last']['style']:.4f}",
+                        refresh=False)
+    bar.close()
+    return history

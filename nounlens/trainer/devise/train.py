@@ -4,15 +4,15 @@ Targets are sparse weights over a label set whose first 1,000 entries are the Im
 a hard label is one entry of weight 1; a soft target spreads weight over the backbone's own top-T
 softmax classes, so any photo, labelled or not, can teach the head. Losses: the paper's hinge rank
 loss (margin 0.1, summed over every other label vector) and the cosine loss of the fast.ai course.
-Training runs on cached features (trainer.features), so an epoch takes seconds; it checkpoints every
-epoch, resumes, and is deterministic given a seed.
+Training runs on cached features (models.features), so an epoch takes seconds; it runs in the shared
+loop (trainer.loop), an epoch being a number of steps, checkpoints every epoch, resumes, and is
+deterministic given a seed.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import sys
 import time
 from dataclasses import dataclass, field
@@ -142,80 +142,109 @@ def split_photos(photo: np.ndarray, fraction: float, seed: int) -> np.ndarray:
 
 def train_devise(data: TrainingSet, cfg: DeviseConfig, out: str | Path | None = None, meta: dict | None = None,
                  resume: bool = True, progress: bool = True, steps: int | None = None) -> TrainResult:
-    """Train a head; `steps` stops early (tests). Checkpoints go to the cache, keyed by `out`."""
+    """Train a head in the shared loop (trainer/loop.py), an epoch being one pass over the training rows;
+    `steps` stops early (tests). Checkpoints, at whole epochs, go to the cache, keyed by `out`."""
     import torch
+
+    from nounlens.trainer.loop import Plan, Run
 
     t0 = time.perf_counter()
     torch.manual_seed(cfg.seed)
     val = split_photos(data.photo, cfg.val_fraction, cfg.seed)
-    train_rows = np.flatnonzero(~val)
+    model = build_model(data, cfg, np.flatnonzero(~val))
+    epochs = Epochs(data, cfg, model, np.flatnonzero(~val), np.flatnonzero(val))
+    total = epochs.per_epoch * cfg.epochs
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total, pct_start=0.1)
+    config = dataclasses.asdict(cfg) | {"rows": len(data.features), "dim": data.label_vectors.shape[1]}
+    run = Run(model, opt, cfg.seed, config, checkpoint_path(Path(out)) if out else None, sched)
+    if resume and run.resume() and progress:
+        print(f"resuming from epoch {run.state['step'] // epochs.per_epoch} ({run.ckpt})", file=sys.stderr)
+    plan = Plan(total, eval_every=epochs.per_epoch, checkpoint_every=epochs.per_epoch, limit=steps)
+    state = run.run(plan, epochs.step_loss, epochs.validate, EpochBars(epochs.per_epoch, cfg.epochs, progress),
+                    epochs.line if progress else None, sys.stderr)
+    model.eval()
+    return finish(model, cfg, state["history"], meta, time.perf_counter() - t0, out)
+
+
+def build_model(data: TrainingSet, cfg: DeviseConfig, train_rows: np.ndarray):
+    """The head, its inputs standardised by the training rows' mean and spread; at the classifier's
+    logit-weighted class mix when `cfg.init` says so."""
     feats = data.features
     mean = feats[train_rows].astype(np.float32).mean(axis=0)
     std = feats[train_rows].astype(np.float32).std(axis=0) + 1e-3
-    d = data.label_vectors.shape[1]
-    model = build_head(cfg.head, feats.shape[1], d, mean, std, cfg.hidden, cfg.dropout)
+    model = build_head(cfg.head, feats.shape[1], data.label_vectors.shape[1], mean, std, cfg.hidden, cfg.dropout)
     if cfg.init == "classifier":
         classifier_init(model, data, mean, std)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    per_epoch = max(1, len(train_rows) // cfg.batch_size)
-    total = per_epoch * cfg.epochs
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total, pct_start=0.1)
-    label_vectors = torch.from_numpy(np.ascontiguousarray(data.label_vectors, dtype=np.float32))
-    history: list[dict] = []
-    start = 0
-    ckpt = checkpoint_path(Path(out)) if out else None
-    identity = json.dumps(dataclasses.asdict(cfg), sort_keys=True) + f"|{len(feats)}|{d}"
-    if ckpt and resume and ckpt.exists():
-        state = torch.load(ckpt, map_location="cpu", weights_only=False)
-        if state["identity"] == identity:
-            model.load_state_dict(state["model"])
-            opt.load_state_dict(state["opt"])
-            sched.load_state_dict(state["sched"])
-            torch.set_rng_state(state["rng"])
-            start, history = state["epoch"], state["history"]
-            if progress:
-                print(f"resuming from epoch {start} ({ckpt})", file=sys.stderr)
-    done_steps = 0
-    for epoch in range(start, cfg.epochs):
-        model.train()
-        order = np.random.default_rng([cfg.seed, epoch]).permutation(train_rows)
-        bar = tqdm(range(per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch", leave=False,
-                   disable=not progress, file=sys.stderr, dynamic_ncols=True)
-        losses = []
-        finished = True
-        for b in bar:
-            rows = np.sort(order[b * cfg.batch_size:(b + 1) * cfg.batch_size])
-            x = torch.from_numpy(feats[rows].astype(np.float32))
-            loss = compute_loss(cfg, model(x), label_vectors, torch.from_numpy(data.target_idx[rows]),
-                                torch.from_numpy(data.target_w[rows]))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            losses.append(loss.item())
-            bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}")
-            done_steps += 1
-            if steps is not None and done_steps >= steps:
-                finished = b == per_epoch - 1
-                break
-        bar.close()
-        entry = {"epoch": epoch + 1, "train_loss": float(np.mean(losses)),
-                 "val_loss": evaluate_loss(model, data, np.flatnonzero(val), cfg, label_vectors)}
-        history.append(entry)
-        if progress:
-            tqdm.write(f"epoch {epoch + 1}/{cfg.epochs}: train loss {entry['train_loss']:.4f}, "
-                       f"val loss {entry['val_loss']:.4f}", file=sys.stderr)
-        if ckpt and finished:  # a checkpoint always holds whole epochs
-            ckpt.parent.mkdir(parents=True, exist_ok=True)
-            tmp = ckpt.with_suffix(".tmp")
-            torch.save({"identity": identity, "model": model.state_dict(), "opt": opt.state_dict(),
-                        "sched": sched.state_dict(), "rng": torch.get_rng_state(), "epoch": epoch + 1,
-                        "history": history}, tmp)
-            tmp.replace(ckpt)
-        if steps is not None and done_steps >= steps:
-            break
-    model.eval()
-    seconds = time.perf_counter() - t0
+    return model
+
+
+class Epochs:
+    """DeViSE's steps for the shared loop. Epoch e is one pass over the training rows in an order drawn
+    from (seed, e), so a run resumed at an epoch draws the same batches; its history row is the epoch's
+    mean training loss and the validation loss at its end (or where a run stopped early)."""
+
+    def __init__(self, data: TrainingSet, cfg: DeviseConfig, model, train_rows: np.ndarray, val_rows: np.ndarray):
+        import torch
+
+        self.data, self.cfg, self.model, self.train_rows, self.val_rows = data, cfg, model, train_rows, val_rows
+        self.per_epoch = max(1, len(train_rows) // cfg.batch_size)
+        self.label_vectors = torch.from_numpy(np.ascontiguousarray(data.label_vectors, dtype=np.float32))
+        self.losses: list[float] = []
+        self.order: tuple[int, np.ndarray] | None = None
+
+    def batch(self, step: int) -> np.ndarray:
+        epoch, b = divmod(step, self.per_epoch)
+        if self.order is None or self.order[0] != epoch:
+            self.order = epoch, np.random.default_rng([self.cfg.seed, epoch]).permutation(self.train_rows)
+        return np.sort(self.order[1][b * self.cfg.batch_size:(b + 1) * self.cfg.batch_size])
+
+    def step_loss(self, rng, step: int):
+        import torch
+
+        rows, data = self.batch(step), self.data
+        x = torch.from_numpy(data.features[rows].astype(np.float32))
+        loss = compute_loss(self.cfg, self.model(x), self.label_vectors, torch.from_numpy(data.target_idx[rows]),
+                            torch.from_numpy(data.target_w[rows]))
+        self.losses.append(loss.item())
+        return loss, {"loss": float(np.mean(self.losses[-20:]))}
+
+    def validate(self, step: int) -> dict:
+        entry = {"epoch": -(-step // self.per_epoch), "train_loss": float(np.mean(self.losses)),
+                 "val_loss": evaluate_loss(self.model, self.data, self.val_rows, self.cfg, self.label_vectors)}
+        self.losses = []
+        return entry
+
+    def line(self, entry: dict) -> str:
+        return (f"epoch {entry['epoch']}/{self.cfg.epochs}: train loss {entry['train_loss']:.4f}, "
+                f"val loss {entry['val_loss']:.4f}")
+
+
+class EpochBars:
+    """A progress bar for each epoch, gone when the epoch ends."""
+
+    def __init__(self, per_epoch: int, epochs: int, progress: bool):
+        self.per_epoch, self.epochs, self.progress = per_epoch, epochs, progress
+        self.bar = None
+
+    def update(self, step: int, shown: dict[str, float]) -> None:
+        if self.bar is None:
+            self.bar = tqdm(total=self.per_epoch, desc=f"epoch {(step - 1) // self.per_epoch + 1}/{self.epochs}",
+                            unit="batch", leave=False, disable=not self.progress, file=sys.stderr, dynamic_ncols=True)
+        self.bar.update(1)
+        self.bar.set_postfix({k: f"{v:.4f}" for k, v in shown.items()})
+        if step % self.per_epoch == 0:
+            self.close()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def finish(model, cfg: DeviseConfig, history: list[dict], meta: dict | None, seconds: float,
+           out: str | Path | None) -> TrainResult:
+    """The trained head with how it was made, saved to `out` when given."""
     info = dict(meta or {}) | {"kind": cfg.head, "config": dataclasses.asdict(cfg), "history": history,
                                "train_seconds": round(seconds, 1)}
     head = Head(head_arrays(model), info)

@@ -121,15 +121,28 @@ def train(cfg: TrainConfig, progress: bool = True, command: str = "") -> dict:
     """Train, checkpointing to OUT.ckpt every `checkpoint_every` steps (resumed from if present),
     and write the final weights with how they were made to `out`."""
     import torch
-    from torch.nn import functional as F
 
-    from nounlens.models.blocks import load_into_wider
-    from nounlens.models.perceptual import FeatureLoss
-    from nounlens.models.sr import SRNet, load_weights, save_weights
-    from nounlens.trainer.loop import fit, record, setup
+    from nounlens.models.sr import save_weights
+    from nounlens.models.threads import torch_threads
+    from nounlens.trainer.loop import fit, record
 
-    setup(cfg)
-    out = Path(cfg.out).expanduser()
+    with torch_threads(cfg.threads):
+        torch.manual_seed(cfg.seed)
+        out = Path(cfg.out).expanduser()
+        photos, held, train_pairs, val_pairs = training_pairs(cfg, progress)
+        net = build_net(cfg)
+        step_loss, validate = objectives(cfg, net, train_pairs, val_pairs)
+        opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+        state = fit(cfg, net, opt, out.with_name(out.name + ".ckpt"), step_loss,
+                    validate if val_pairs else None, "train sr", progress, validation_line)
+        trained = record(cfg, state, command, cfg.data, train_photos=len(train_pairs), val_photos=len(val_pairs),
+                         held_out=len(set(held) & set(photos)))
+    save_weights(net, out, trained)
+    return trained
+
+
+def training_pairs(cfg: TrainConfig, progress: bool) -> tuple[list[str], list[str], list[Pair], list[Pair]]:
+    """(photos, held-out photos, train pairs, validation pairs) of `cfg.data`."""
     photos = list_photos(cfg.data)
     held = holdout_paths(cfg.data, cfg.holdout_csv)
     train_paths, val_paths = split(photos, held, cfg.val_fraction, cfg.seed)
@@ -139,20 +152,39 @@ def train(cfg: TrainConfig, progress: bool = True, command: str = "") -> dict:
     val_pairs = load_pairs(val_paths, cfg.crop, progress, "val pairs")
     if not train_pairs:
         raise NounlensError(f"no photo gives a {cfg.crop}-px thumbnail crop: nothing to train on")
-    vx, vy = centre_crops(val_pairs, cfg.crop) if val_pairs else (None, None)
+    return photos, held, train_pairs, val_pairs
+
+
+def build_net(cfg: TrainConfig):
+    """A fresh network of `cfg.width`, or one that starts as the weights `cfg.init` (the same widths, or
+    wider ones that start as exactly the given network)."""
+    import torch
+
+    from nounlens.models.blocks import load_into_wider
+    from nounlens.models.sr import SRNet, load_weights
 
     net = SRNet(**cfg.width)
     if cfg.init:
         start, _ = load_weights(cfg.init)
-        try:  # the same widths, or wider ones that start as exactly the given network
+        try:
             load_into_wider(net, start.state_dict())
         except ValueError as e:
             raise NounlensError(f"--init {cfg.init} has widths {start.config}, "
                                 f"which do not fit {cfg.width}: {e}") from None
-    net = net.to(memory_format=torch.channels_last)
+    return net.to(memory_format=torch.channels_last)
+
+
+def objectives(cfg: TrainConfig, net, train_pairs: list[Pair], val_pairs: list[Pair]):
+    """(step_loss, validate) for the loop: the perceptual + pixel loss on random crops, and PSNR against
+    bicubic on the validation photos' centre crops."""
+    import torch
+    from torch.nn import functional as F
+
+    from nounlens.models.perceptual import FeatureLoss
+
+    vx, vy = centre_crops(val_pairs, cfg.crop) if val_pairs else (None, None)
     loss_fn = FeatureLoss(cfg.feature_weight, cfg.pixel_weight, taps=tuple(cfg.taps), unit=cfg.feature_loss == "unit",
                           tap_weights=cfg.tap_weights).to(memory_format=torch.channels_last)
-    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
 
     def step_loss(rng):
         x, y = (to_tensor(a) for a in random_crops(train_pairs, rng, cfg.batch_size, cfg.crop))
@@ -168,13 +200,9 @@ def train(cfg: TrainConfig, progress: bool = True, command: str = "") -> dict:
             return {"val_psnr": round(psnr(sr, y), 3), "bicubic_psnr": round(psnr(bic, y), 3),
                     "val_loss": round(float(loss_fn(sr, y)), 5)}
 
-    def report(row: dict) -> str:
-        return (f"step {row['step']}: validation PSNR {row['val_psnr']:.2f} dB "
-                f"(bicubic {row['bicubic_psnr']:.2f}), loss {row['val_loss']:.4f}")
+    return step_loss, validate
 
-    state = fit(cfg, net, opt, out.with_name(out.name + ".ckpt"), step_loss, validate if vx is not None else None,
-                "train sr", progress, report)
-    trained = record(cfg, state, command, cfg.data, train_photos=len(train_pairs), val_photos=len(val_pairs),
-                     held_out=len(set(held) & set(photos)))
-    save_weights(net, out, trained)
-    return trained
+
+def validation_line(row: dict) -> str:
+    return (f"step {row['step']}: validation PSNR {row['val_psnr']:.2f} dB "
+            f"(bicubic {row['bicubic_psnr']:.2f}), loss {row['val_loss']:.4f}")

@@ -70,10 +70,10 @@ def cached_transfer(photo: Path, painting: Path, cfg: GatysConfig, **extra) -> d
 
 def _code() -> str:
     """The optimisation's own source: a change to the losses or the optimiser makes new cache entries."""
-    from nounlens.search.restyle.restyler import colour as style_colour
-    from nounlens.search.restyle.restyler import style_losses, stylize
+    from nounlens.models import style_losses
+    from nounlens.search.restyle import colour, optimise
 
-    return hashlib.sha1(b"".join(Path(m.__file__).read_bytes() for m in (style_losses, stylize, style_colour))
+    return hashlib.sha1(b"".join(Path(m.__file__).read_bytes() for m in (style_losses, optimise, colour))
                         ).hexdigest()
 
 
@@ -236,18 +236,25 @@ def grid_picture(photos: list[Path], paintings: list[Path], images: dict, fast: 
 
 def evaluate(data: str | Path, model: str = "irises", size: int = 384, steps: int = 150, threads: int = 2,
              with_variants: bool = False, picture: Path | None = None, progress: bool = True) -> dict:
-    import torch
+    """Everything `nounlens eval style` measures, on torch `threads` threads (put back afterwards)."""
+    from nounlens.models.threads import torch_threads
 
     data = Path(data).expanduser()
     paintings, photos = find_images(data), find_images(data / "content")
     if not paintings or not photos:
         raise NounlensError(f"{data} needs paintings (*.jpg, *.png) and photos in {data / 'content'}")
-    torch.set_num_threads(threads)
-    cfg = GatysConfig(size=size, steps=steps, threads=threads)
+    with torch_threads(threads):
+        return measure(data, photos, paintings, model, GatysConfig(size=size, steps=steps, threads=threads),
+                       with_variants, picture, progress)
+
+
+def measure(data: Path, photos: list[Path], paintings: list[Path], model: str, cfg: GatysConfig,
+            with_variants: bool, picture: Path | None, progress: bool) -> dict:
+    """The report: every optimisation, the stylizer, the pictures and (with_variants) the tweaks."""
     metric = StyleMetric()
     start = time.perf_counter()
     rows, images = optimise_all(photos, paintings, cfg, metric, progress)
-    fast, fast_images = stylizer_all(photos, paintings, model, metric, threads)
+    fast, fast_images = stylizer_all(photos, paintings, model, metric, cfg.threads)
     report = {"data": str(data), "photos": [p.stem for p in photos], "paintings": [p.stem for p in paintings],
               "config": {k: v for k, v in cfg.__dict__.items() if k != "extra"}, "rows": rows, "stylizer": fast,
               "summary": {"unstyled": {**mean_of([{**r, "metric": r["unstyled"]} for r in rows]), "median_s": 0.0},
@@ -259,7 +266,7 @@ def evaluate(data: str | Path, model: str = "irises", size: int = 384, steps: in
         report["summary"][f"unstyled vs {fast['painting']}"] = {
             **mean_of([{**r, "metric": r["unstyled"]} for r in fast["rows"]]), "median_s": 0.0}
     if picture is not None:
-        report["picture"] = str(grid_picture(photos, paintings, images, fast_images, size, picture))
+        report["picture"] = str(grid_picture(photos, paintings, images, fast_images, cfg.size, picture))
         tweaks = picture.with_name(picture.stem.replace("grid", "tweaks") + picture.suffix)
         report["tweaks"] = tweaks_picture(data, cfg, tweaks)
     if with_variants:

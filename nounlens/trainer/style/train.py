@@ -2,7 +2,7 @@
 
 Each photo is decoded once, its short side resized to the crop size (long side capped at 4/3 of it),
 and kept in memory; every step takes random square crops, flipped half the time. The loss is the
-same as the pixel optimisation's (trainer/style_losses.py): content against the input photo, Gram
+same as the pixel optimisation's (models/style_losses.py): content against the input photo, Gram
 style against the painting seen at `style_size` pixels on its long side, plus total variation.
 """
 
@@ -95,14 +95,32 @@ def train(cfg: StyleTrainConfig, progress: bool = True, command: str = "") -> di
     with how they were made to `out`; OUT.preview.jpg shows validation photos at each validation."""
     import torch
 
-    from nounlens.models.style_losses import StyleLoss, total_variation
     from nounlens.models.stylizer import TransformNet, save_weights
-    from nounlens.search.restyle.optimise import load_rgb
-    from nounlens.trainer.loop import fit, record, setup
+    from nounlens.models.threads import torch_threads
+    from nounlens.search.restyle.optimise import flush_denormals, load_rgb
+    from nounlens.trainer.loop import fit, record
 
-    setup(cfg)
-    out = Path(cfg.out).expanduser()
-    painting = load_rgb(cfg.style, cfg.style_size)
+    with torch_threads(cfg.threads):
+        torch.manual_seed(cfg.seed)
+        out = Path(cfg.out).expanduser()
+        painting = load_rgb(cfg.style, cfg.style_size)
+        train_photos, val_photos = training_photos(cfg, progress)
+        net = TransformNet(tuple(cfg.widths), cfg.n_res)
+        step_loss, validate = objectives(cfg, net, painting, train_photos, val_photos, out)
+        opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with flush_denormals():  # the loss network's tiny deep gradients: 2-3x slower as denormals
+            state = fit(cfg, net, opt, out.with_name(out.name + ".ckpt"), step_loss,
+                        validate if val_photos else None, "train style", progress, validation_line)
+        trained = record(cfg, state, command, cfg.data, train_photos=len(train_photos), val_photos=len(val_photos))
+    trained["painting"] = {"path": str(Path(cfg.style).expanduser()), "name": Path(cfg.style).stem,
+                           "sha256": hashlib.sha256(Path(cfg.style).expanduser().read_bytes()).hexdigest()}
+    save_weights(net, out, trained)
+    return trained
+
+
+def training_photos(cfg: StyleTrainConfig, progress: bool) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """(train photos, up to 16 validation photos) of `cfg.data`, decoded at the crop size."""
     photos = list_photos(cfg.data)
     train_paths, val_paths = split(photos, [], cfg.val_fraction, cfg.seed)
     tqdm.write(f"{len(photos)} photos: {len(train_paths)} train, {len(val_paths)} validation")
@@ -110,12 +128,20 @@ def train(cfg: StyleTrainConfig, progress: bool = True, command: str = "") -> di
     val_photos = load_photos(val_paths, cfg.crop, progress, "val photos")[:16]
     if not train_photos:
         raise NounlensError(f"no photo has a short side of {cfg.crop * 3 // 4} px or more: nothing to train on")
-    vx = to_tensor(centre_crops(val_photos, cfg.crop)) if val_photos else None
+    return train_photos, val_photos
 
-    net = TransformNet(tuple(cfg.widths), cfg.n_res)
+
+def objectives(cfg: StyleTrainConfig, net, painting: np.ndarray, train_photos: list[np.ndarray],
+               val_photos: list[np.ndarray], out: Path):
+    """(step_loss, validate) for the loop: content + Gram style + total variation on random crops, and
+    the same on the validation photos' centre crops, drawn into OUT.preview.jpg (photos above, results below)."""
+    import torch
+
+    from nounlens.models.style_losses import StyleLoss, total_variation
+
+    vx = to_tensor(centre_crops(val_photos, cfg.crop)) if val_photos else None
     loss_fn = StyleLoss(cfg.style_taps, cfg.style_weights, cfg.content_tap, cfg.softmax)
     targets = loss_fn.style_targets(torch.from_numpy(np.ascontiguousarray(painting.transpose(2, 0, 1)))[None])
-    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
 
     def losses(x):
         y = net(x)
@@ -138,19 +164,9 @@ def train(cfg: StyleTrainConfig, progress: bool = True, command: str = "") -> di
         Image.fromarray(grid).save(out.with_name(out.name + ".preview.jpg"), quality=90)
         return {f"val_{k}": round(v, 5) for k, v in shown.items()}
 
-    def report(row: dict) -> str:
-        return (f"step {row['step']}: validation content {row['val_content']:.4f}, style {row['val_style']:.4f}, "
-                f"loss {row['val_loss']:.4f}")
+    return step_loss, validate
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    torch.set_flush_denormal(True)  # the loss network's tiny deep gradients: 2-3x slower as denormals
-    try:
-        state = fit(cfg, net, opt, out.with_name(out.name + ".ckpt"), step_loss,
-                    validate if vx is not None else None, "train style", progress, report)
-    finally:
-        torch.set_flush_denormal(False)
-    trained = record(cfg, state, command, cfg.data, train_photos=len(train_photos), val_photos=len(val_photos))
-    trained["painting"] = {"path": str(Path(cfg.style).expanduser()), "name": Path(cfg.style).stem,
-                           "sha256": hashlib.sha256(Path(cfg.style).expanduser().read_bytes()).hexdigest()}
-    save_weights(net, out, trained)
-    return trained
+
+def validation_line(row: dict) -> str:
+    return (f"step {row['step']}: validation content {row['val_content']:.4f}, style {row['val_style']:.4f}, "
+            f"loss {row['val_loss']:.4f}")

@@ -1,8 +1,6 @@
-"""trainer.metrics against small cases computed by hand."""
+"""trainer.quality.metrics against small cases computed by hand."""
 
 from __future__ import annotations
-
-import json
 
 import numpy as np
 import pytest
@@ -72,45 +70,26 @@ def test_hierarchical_precision_at_k():
     assert hp == {2: 1.0}
 
 
-def test_precision_and_average_precision():
-    relevant = np.array([1, 0, 1, 0, 0, 1], dtype=bool)
-    scores = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4])  # ranks: hit, miss, hit, miss, miss, hit
-    assert metrics.precision_at_k(relevant, scores, 1) == 1.0
-    assert metrics.precision_at_k(relevant, scores, 2) == 0.5
-    assert metrics.precision_at_k(relevant, scores, 5) == pytest.approx(2 / 5)
+RELEVANT = np.array([1, 0, 1, 0, 0, 1], dtype=bool)
+SCORES = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4])  # ranks: hit, miss, hit, miss, miss, hit
+
+
+def test_precision_at_k():
+    assert metrics.precision_at_k(RELEVANT, SCORES, 1) == 1.0
+    assert metrics.precision_at_k(RELEVANT, SCORES, 2) == 0.5
+    assert metrics.precision_at_k(RELEVANT, SCORES, 5) == pytest.approx(2 / 5)
+
+
+def test_average_precision():
     # AP = (1/1 + 2/3 + 3/6) / 3
-    assert metrics.average_precision(relevant, scores) == pytest.approx((1 + 2 / 3 + 0.5) / 3)
-    assert metrics.average_precision(relevant, -scores) == pytest.approx((1 / 1 + 2 / 4 + 3 / 6) / 3)
+    assert metrics.average_precision(RELEVANT, SCORES) == pytest.approx((1 + 2 / 3 + 0.5) / 3)
+    assert metrics.average_precision(RELEVANT, -SCORES) == pytest.approx((1 / 1 + 2 / 4 + 3 / 6) / 3)
+
+
+def test_average_precision_without_a_relevant_item_is_zero():
     assert metrics.average_precision(np.zeros(3, dtype=bool), np.arange(3)) == 0.0
-    r = metrics.retrieval(relevant, scores, (1, 2))
+
+
+def test_retrieval_gives_precisions_and_average_precision():
+    r = metrics.retrieval(RELEVANT, SCORES, (1, 2))
     assert r == pytest.approx({"p@1": 1.0, "p@2": 0.5, "ap": (1 + 2 / 3 + 0.5) / 3})
-
-
-from conftest import SHARED  # noqa: E402
-
-
-@pytest.mark.shared
-def test_eval_quality_runs_end_to_end_on_a_small_slice(tmp_path, capsys):
-    if not (SHARED / "zeroshot-caltech101" / "classes.csv").exists():
-        pytest.skip(f"needs the shared data ({SHARED})")
-    from nounlens.cli.main import main
-
-    out = tmp_path / "quality.md"
-    assert main(["eval", "quality", "--data", str(SHARED), "--out", str(out), "--encoders", "glove",
-                 "--per-class", "2", "--seen-limit", "40", "--json"]) == 0
-    result = json.loads(capsys.readouterr().out)
-    assert result["photos"] == {"gallery": 182, "imagenet-sample": 40, "tiny-imagenet val": 40}
-    conse = result["runs"]["glove"]["conse"]
-    assert conse["zero_shot"]["photos"] == 90
-    assert {g: conse["text_to_photo"][g]["classes"] for g in ("strict", "hypernym", "imagenet")} == {
-        "strict": 45, "hypernym": 15, "imagenet": 31}
-    for part in (conse["text_to_photo"]["imagenet"], conse["zero_shot"]["gallery_hit"]):
-        assert all(0.0 <= v <= 1.0 for k, v in part.items() if k != "classes")
-    # seen ImageNet classes are easy for the backbone: its own top-5 must find most of them
-    assert conse["seen"]["imagenet-sample"]["softmax_hit"]["5"] > 0.7
-    default = result["runs"]["glove"]["default"]  # hierarchy + look-alikes, as the engine ranks and labels
-    assert default["zero_shot"]["photos"] == 90 and 0 <= default["text_to_photo"]["strict"]["map"] <= 1
-    assert set(result["runs"]["glove"]) >= {"conse", "conse+classes", "conse+subtree", "conse+feedback"}
-    text = out.read_text()
-    assert "Smoke run" in text and "| ConSE T=10 · glove |" in text and "| nounlens default" in text
-    assert (tmp_path / "quality-zeroshot.jpg").stat().st_size > 10_000

@@ -1,5 +1,6 @@
-"""What every verb shares: the common options, opening the engine, printing (text or --json), the one-line
-errors, and option defaults read from the config dataclasses (so each default is written once)."""
+"""What every verb shares: the common options, verbs with sub-commands, options declared from the config
+dataclasses' fields and the config built back from them (so each default is written once), opening the
+engine, printing (text or --json) and the one-line errors."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import argparse
 import dataclasses
 import json
 import sys
+import types
+import typing
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from nounlens.data.errors import NounlensError
 from nounlens.data.paths import default_catalogue
@@ -19,6 +22,29 @@ if TYPE_CHECKING:
 
 Handler = Callable[[argparse.Namespace], int]
 Subparsers = argparse._SubParsersAction  # what add_subparsers returns: verbs are added to it
+Group = dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handler]]  # name -> (help, its options, run)
+Option = str | dict[str, Any] | None  # an option's help, or the argparse keywords that are not the field's
+Config = TypeVar("Config")
+
+
+def group_verb(summary: str, metavar: str, group: Group, record: str
+               ) -> tuple[Callable[[Subparsers, str], None], Handler]:
+    """A verb with sub-commands (train MODEL, eval WHAT), as the add_<verb> and cmd_<verb> that VERBS calls:
+    each sub-command's parser and options, with --json/--debug for the record each prints; the one chosen
+    is parsed as `<verb>_command` and run."""
+
+    def add(sub: Subparsers, verb: str) -> None:
+        p = sub.add_parser(verb, help=summary)
+        inner = p.add_subparsers(dest=f"{verb}_command", required=True, metavar=metavar)
+        for name, (what, declare, _) in group.items():
+            q = inner.add_parser(name, help=what)
+            declare(q)
+            add_debug_json(q, record)
+
+    def run(args: argparse.Namespace) -> int:
+        return group[getattr(args, f"{args.command}_command")][2](args)
+
+    return add, run
 
 
 def add_common(p: argparse.ArgumentParser, k: int | None = None) -> None:
@@ -67,6 +93,65 @@ def defaults(config: type) -> dict[str, Any]:
         elif f.default_factory is not dataclasses.MISSING:
             out[f.name] = f.default_factory()
     return out
+
+
+def _unoptional(hint: Any) -> Any:
+    """`X | None` -> X: an option left out parses as None either way."""
+    inner = [a for a in typing.get_args(hint) if a is not type(None)]
+    is_union = typing.get_origin(hint) in (typing.Union, types.UnionType)
+    return inner[0] if is_union and len(inner) == 1 else hint
+
+
+def _field_keywords(hint: Any, default: Any) -> dict[str, Any]:
+    """The argparse keywords a field implies: a False bool is a switch, a list or tuple takes one value or
+    more of its item type, a number its type; no default makes the option required."""
+    hint = _unoptional(hint)
+    if hint is bool:
+        if default is not False:
+            raise TypeError("a bool field that is not False by default needs its option spelt out")
+        return {"action": "store_true"}
+    if default is dataclasses.MISSING:
+        keywords: dict[str, Any] = {"required": True}
+    else:  # a list or tuple default as a list, as argparse parses it when given
+        keywords = {"default": list(default) if isinstance(default, list | tuple) else default}
+    if typing.get_origin(hint) in (list, tuple):
+        keywords["nargs"] = "+"
+        hint = typing.get_args(hint)[0]
+    if hint in (int, float):
+        keywords["type"] = hint
+    return keywords
+
+
+def add_options(p: argparse.ArgumentParser, config: type, options: dict[str, Option]) -> None:
+    """Declare --name (underscores as dashes) for each of `options`, in its order. One named like a field of
+    `config` takes its type, nargs and default from the field (so each default is written once); the entry
+    gives the help, where "{default}" is the default as `shown` writes it, and any keyword that differs
+    (choices, metavar, another default, "flags" for other spellings). Other entries give all their keywords."""
+    hints = typing.get_type_hints(config)
+    fields, given = {f.name for f in dataclasses.fields(config)}, defaults(config)
+    for name, option in options.items():
+        keywords = dict(option) if isinstance(option, dict) else {"help": option}
+        flags = keywords.pop("flags", ["--" + name.replace("_", "-")])
+        if name in fields:
+            keywords = {**_field_keywords(hints[name], given.get(name, dataclasses.MISSING)), **keywords}
+        if "{default}" in (keywords.get("help") or ""):
+            keywords["help"] = keywords["help"].replace("{default}", shown(keywords["default"]))
+        p.add_argument(*flags, **keywords)
+
+
+def config_from(config: type[Config], args: argparse.Namespace, **given: Any) -> Config:
+    """The config the parsed options ask for: each field from the option named like it (None: not given,
+    so the field's default; a tuple field's list made a tuple), then `given`, for the fields whose options
+    are spelt or shaped otherwise (--no-resume, --fp32)."""
+    hints = typing.get_type_hints(config)
+    parsed = vars(args)
+    values = {}
+    for f in dataclasses.fields(config):
+        value = parsed.get(f.name)
+        if value is not None:
+            is_tuple = typing.get_origin(_unoptional(hints[f.name])) is tuple
+            values[f.name] = tuple(value) if is_tuple else value
+    return config(**{**values, **given})
 
 
 def shown(value: Any) -> str:

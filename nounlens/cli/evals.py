@@ -1,36 +1,23 @@
 """`nounlens eval quality|sr|style`: measure, and write the docs/ page with its pictures. Parsing and
 printing only; the work is in trainer/ (quality, sr, style reports). Restyling is timed with GatysConfig's
-defaults."""
+defaults (its --size and --steps are GatysConfig's fields)."""
 
 from __future__ import annotations
 
 import argparse
 
-from nounlens.cli.common import Subparsers, add_debug_json, command_line, defaults, emit
+from nounlens.cli.common import Group, add_options, command_line, emit, group_verb
 from nounlens.search.restyle.optimise import GatysConfig
 
 SHARED_STYLES = "../shared/data/styles"
 
 
-def add_eval(sub: Subparsers, verb: str) -> None:
-    p = sub.add_parser(verb, help="measure quality (quality: zero-shot labelling and retrieval)")
-    evals = p.add_subparsers(dest="eval_command", required=True, metavar="WHAT")
-    for what, (add, _) in MEASURES.items():
-        add(evals, what)
-
-
-def cmd_eval(args: argparse.Namespace) -> int:
-    return MEASURES[args.eval_command][1](args)
-
-
-def _add_quality(evals: Subparsers, what: str) -> None:
-    e = evals.add_parser(what, help="ConSE vs DeViSE on ../shared/data: seen, zero-shot, text -> photo")
+def _quality_options(e: argparse.ArgumentParser) -> None:
     e.add_argument("--data", default="../shared/data", help="the shared data folder (default ../shared/data)")
     e.add_argument("--out", default="docs/quality.md", help="markdown page to write; its picture goes beside it")
     e.add_argument("--encoders", nargs="+", choices=["minilm", "glove"], default=["minilm", "glove"])
     e.add_argument("--per-class", type=int, default=None, help="only the first N photos of each class (smoke runs)")
     e.add_argument("--seen-limit", type=int, default=None, help="only N photos of each seen-class set (smoke runs)")
-    add_debug_json(e, "the measurements")
 
 
 def cmd_eval_quality(args: argparse.Namespace) -> int:
@@ -50,13 +37,11 @@ def cmd_eval_quality(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_sr(evals: Subparsers, what: str) -> None:
-    e = evals.add_parser(what, help="x4 thumbnail super-resolution vs nearest and bicubic on held-out photos")
+def _sr_options(e: argparse.ArgumentParser) -> None:
     e.add_argument("--data", default="../shared/data/imagenet-sample",
                    help="folder with highres_512.csv (default ../shared/data/imagenet-sample)")
     e.add_argument("--weights", default=None, help="weights file (default: the shipped ones)")
     e.add_argument("--out", default="docs/sr.md", help="markdown page to write; its picture goes beside it")
-    add_debug_json(e, "the measurements")
 
 
 def cmd_eval_sr(args: argparse.Namespace) -> int:
@@ -75,20 +60,16 @@ def cmd_eval_sr(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_style(evals: Subparsers, what: str) -> None:
-    gatys = defaults(GatysConfig)
-    e = evals.add_parser(what, help="restyle each content photo with each painting: losses, seconds, a grid")
+def _style_options(e: argparse.ArgumentParser) -> None:
     e.add_argument("--data", default=SHARED_STYLES,
                    help=f"paintings, with photos in content/ (default {SHARED_STYLES})")
     e.add_argument("--out", default="docs/style.md", help="markdown page to write; its grid picture goes beside it")
     e.add_argument("--model", default="irises", help="the stylizer to time and show (default: the shipped irises)")
-    e.add_argument("--size", type=int, default=gatys["size"], help="long side when optimising (default %(default)s)")
-    e.add_argument("--steps", type=int, default=gatys["steps"],
-                   help="loss evaluations per restyle (default %(default)s)")
+    add_options(e, GatysConfig, {"size": "long side when optimising (default %(default)s)",
+                                 "steps": "loss evaluations per restyle (default %(default)s)"})
     e.add_argument("--variants", action="store_true",
                    help="also measure the options (start image, taps, softmax, colour) on a subset")
     e.add_argument("--threads", type=int, default=2, help="CPU threads (default 2, the target's)")
-    add_debug_json(e, "the measurements")
 
 
 def cmd_eval_style(args: argparse.Namespace) -> int:
@@ -105,8 +86,12 @@ def cmd_eval_style(args: argparse.Namespace) -> int:
     return 0
 
 
-MEASURES = {  # what -> (add its parser, run it); the order is `nounlens eval --help`'s
-    "quality": (_add_quality, cmd_eval_quality),
-    "sr": (_add_sr, cmd_eval_sr),
-    "style": (_add_style, cmd_eval_style),
+MEASURES: Group = {  # what -> (help, its options, run it); the order is `nounlens eval --help`'s
+    "quality": ("ConSE vs DeViSE on ../shared/data: seen, zero-shot, text -> photo", _quality_options,
+                cmd_eval_quality),
+    "sr": ("x4 thumbnail super-resolution vs nearest and bicubic on held-out photos", _sr_options, cmd_eval_sr),
+    "style": ("restyle each content photo with each painting: losses, seconds, a grid", _style_options,
+              cmd_eval_style),
 }
+add_eval, cmd_eval = group_verb("measure quality (quality: zero-shot labelling and retrieval)", "WHAT", MEASURES,
+                                "the measurements")

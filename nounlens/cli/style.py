@@ -1,37 +1,57 @@
 """`nounlens style`: restyle a photo, by one pass of a trained stylizer or by optimising towards a painting.
-Parsing and printing only; the work is in search.restyle and Engine.stylize. The optimisation's defaults
-are GatysConfig's; the loss options are shared with `train style` (cli.train)."""
+Parsing and printing only; the work is in search.restyle and Engine.stylize. The optimisation's options
+are GatysConfig's fields (`add_options`, so each default is written once); the loss options are shared with
+`train style` (cli.train)."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
-from nounlens.cli.common import Subparsers, add_common, catalogue_path, defaults, emit, open_engine
+from nounlens.cli.common import (
+    Option,
+    Subparsers,
+    add_common,
+    add_options,
+    catalogue_path,
+    config_from,
+    defaults,
+    emit,
+    open_engine,
+)
 from nounlens.data.errors import NounlensError
 from nounlens.search.restyle.optimise import GatysConfig
 from nounlens.search.restyle.restyler import FAST_SIZE, Restyler, image_format
 from nounlens.search.restyle.settings import COLOUR_MODES, INITS, MASKS
 
+LOSS_OPTIONS: dict[str, Option] = {  # shared with `train style`: fields of GatysConfig and StyleTrainConfig alike
+    "style_weight": "style loss weight (default %(default)g)",
+    "content_weight": "content loss weight (default %(default)g)",
+    "tv_weight": "total variation weight (default %(default)g)",
+    "softmax": {"default": None, "metavar": "T",  # None: the config's own default
+                "help": "Wang et al.'s softmax transformation of the features, temperature T (default: the "
+                        "measured best setting)"},
+    "seed": None,
+    "threads": "CPU threads (default: all)",
+}
 
-def add_loss_options(p: argparse.ArgumentParser, d: dict[str, Any]) -> None:
-    """The loss weights, softmax, seed and threads, with the defaults `d` of the verb's config dataclass."""
-    p.add_argument("--style-weight", type=float, default=d["style_weight"],
-                   help="style loss weight (default %(default)g)")
-    p.add_argument("--content-weight", type=float, default=d["content_weight"],
-                   help="content loss weight (default %(default)g)")
-    p.add_argument("--tv-weight", type=float, default=d["tv_weight"],
-                   help="total variation weight (default %(default)g)")
-    p.add_argument("--softmax", type=float, default=None, metavar="T",
-                   help="Wang et al.'s softmax transformation of the features, temperature T (default: the "
-                        "measured best setting)")
-    p.add_argument("--seed", type=int, default=d["seed"])
-    p.add_argument("--threads", type=int, default=d["threads"], help="CPU threads (default: all)")
+OPTIMISE_OPTIONS: dict[str, Option] = {  # after the photo, --out, --style and --model; fields of GatysConfig
+    "size": {"default": None, "help": f"long side of the result (default {defaults(GatysConfig)['size']} optimising, "
+                                      f"{FAST_SIZE} with a stylizer)"},
+    "steps": "loss evaluations when optimising (default %(default)s)",
+    "init": {"choices": INITS, "help": "start image when optimising (default %(default)s)"},
+    "colour": {"flags": ["--colour", "--color"], "choices": COLOUR_MODES,
+               "help": "keep the photo's colours: luminance (style on brightness only) or histogram (the "
+                       "painting recoloured to the photo's colours; optimising only)"},
+    "mask": {"metavar": f"{{{','.join(MASKS)},FILE}}",
+             "help": "where to style (white in a greyscale FILE); the rest keeps the photo, or gets --style2"},
+    "style2": {"metavar": "PAINTING", "help": "a second painting for the rest of --mask"},
+    "optimizer": {"choices": ("lbfgs", "adam")},
+    **LOSS_OPTIONS,
+}
 
 
 def add_style(sub: Subparsers, verb: str) -> None:
-    d = defaults(GatysConfig)
     p = sub.add_parser(verb, help="restyle a photo: one pass of a trained stylizer, or optimise with a painting")
     p.add_argument("image", help="a photo file, or a catalogue result id")
     p.add_argument("--out", required=True, help="file to write (.png, .jpg or .webp)")
@@ -39,28 +59,12 @@ def add_style(sub: Subparsers, verb: str) -> None:
                    help="optimise the pixels towards this painting (Gatys et al.; about a minute at 384 px)")
     p.add_argument("--model", default=None, metavar="{irises,FILE.pt}",
                    help="one pass of a trained stylizer (default when no --style: the shipped irises)")
-    p.add_argument("--size", type=int, default=None,
-                   help=f"long side of the result (default {d['size']} optimising, {FAST_SIZE} with a stylizer)")
-    p.add_argument("--steps", type=int, default=d["steps"],
-                   help="loss evaluations when optimising (default %(default)s)")
-    p.add_argument("--init", choices=INITS, default=d["init"], help="start image when optimising (default %(default)s)")
-    p.add_argument("--colour", "--color", choices=COLOUR_MODES, default=d["colour"],
-                   help="keep the photo's colours: luminance (style on brightness only) or histogram (the "
-                        "painting recoloured to the photo's colours; optimising only)")
-    p.add_argument("--mask", default=None, metavar=f"{{{','.join(MASKS)},FILE}}",
-                   help="where to style (white in a greyscale FILE); the rest keeps the photo, or gets --style2")
-    p.add_argument("--style2", default=None, metavar="PAINTING", help="a second painting for the rest of --mask")
-    p.add_argument("--optimizer", choices=("lbfgs", "adam"), default=d["optimizer"])
-    add_loss_options(p, d)
+    add_options(p, GatysConfig, OPTIMISE_OPTIONS)
     add_common(p)
 
 
 def _gatys_config(args: argparse.Namespace, size: int) -> GatysConfig:
-    extra = {} if args.softmax is None else {"softmax": args.softmax}
-    return GatysConfig(size=size, steps=args.steps, optimizer=args.optimizer, lr=1.0 if args.optimizer == "lbfgs"
-                       else 0.02, init=args.init, colour=args.colour, content_weight=args.content_weight,
-                       style_weight=args.style_weight, tv_weight=args.tv_weight, seed=args.seed,
-                       threads=args.threads, **extra)
+    return config_from(GatysConfig, args, size=size, lr=1.0 if args.optimizer == "lbfgs" else 0.02)
 
 
 def cmd_style(args: argparse.Namespace) -> int:

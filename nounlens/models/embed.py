@@ -46,7 +46,7 @@ class ConSE(ImageEmbedder):
 
 
 class DeViSE(ImageEmbedder):
-    """Frome et al. 2013: a head trained (trainer.devise) to map pooled features into the text space."""
+    """Frome et al. 2013: a head trained (trainer.devise.train) to map pooled features into the text space."""
 
     def __init__(self, path: Path, text: TextEncoder, nouns: NounVectors, backbone: str):
         self.head = Head.load(path)

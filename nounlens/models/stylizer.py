@@ -63,7 +63,7 @@ def load_weights(model: str | Path | None = None) -> tuple[TransformNet, dict]:
                     "stylizer", f"train one with `nounlens train style` (shipped: {', '.join(SHIPPED)})")
 
 
-def stylize(net: TransformNet, image: np.ndarray) -> np.ndarray:
+def one_pass(net: TransformNet, image: np.ndarray) -> np.ndarray:
     """uint8 (h, w, 3) -> uint8 (h, w, 3), one forward pass."""
     x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float().div_(255.0)
     with torch.inference_mode():

@@ -7,7 +7,7 @@ import pytest
 import torch
 from style_support import photo
 
-from nounlens.models.stylizer import SHIPPED, TransformNet, load_weights, stylize
+from nounlens.models.stylizer import SHIPPED, TransformNet, load_weights, one_pass
 from nounlens.search.restyle.optimise import load_rgb
 
 
@@ -30,6 +30,6 @@ def test_shipped_stylizer_is_small_and_says_how_it_was_trained():
 def test_shipped_stylizer_restyles_a_photo_of_any_size():
     net, _ = load_weights("irises")
     small = (load_rgb(photo(), 130) * 255).astype(np.uint8)  # odd sizes come back unchanged
-    out = stylize(net, small)
+    out = one_pass(net, small)
     assert out.shape == small.shape and out.dtype == np.uint8
     assert np.abs(out.astype(int) - small.astype(int)).mean() > 10

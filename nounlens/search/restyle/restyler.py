@@ -56,7 +56,7 @@ class Restyler:
         """One pass of a trained stylizer ("irises", the shipped one, or a weights file). colour
         "luminance" keeps the photo's chroma; `mask` (1 = styled) keeps the photo elsewhere."""
         from nounlens.data.errors import NounlensError
-        from nounlens.models.stylizer import resolve, stylize
+        from nounlens.models.stylizer import one_pass, resolve
         from nounlens.models.threads import torch_threads
         from nounlens.search.restyle.colour import keep_chroma
         from nounlens.search.restyle.optimise import load_rgb, make_mask, to_uint8
@@ -68,7 +68,7 @@ class Restyler:
             net, trained = self._net(model)
             with torch_threads(self.threads or 0):
                 start = time.perf_counter()
-                out = stylize(net, photo)
+                out = one_pass(net, photo)
                 seconds = time.perf_counter() - start
         if colour == "luminance" or mask is not None:
             p, y = photo.astype(np.float32) / 255.0, out.astype(np.float32) / 255.0
@@ -82,7 +82,7 @@ class Restyler:
     def optimise(self, image: str | Path | bytes | np.ndarray, style: str | Path | bytes | np.ndarray, cfg=None,
                  mask: str | Path | np.ndarray | None = None, style2: str | Path | bytes | np.ndarray | None = None,
                  progress: bool = False) -> Restyled:
-        """Gatys et al.'s pixel optimisation with the painting `style` (settings: trainer.stylize.GatysConfig)."""
+        """Gatys et al.'s pixel optimisation with the painting `style` (settings: optimise.GatysConfig)."""
         from nounlens.search.restyle.optimise import GatysConfig, transfer
 
         cfg = cfg or GatysConfig(threads=self.threads or 0)

@@ -2,7 +2,7 @@
 text -> photo retrieval, for any image embedder (ConSE, a DeViSE head) and text encoder.
 
 Pure measurement: photos go through data.images and the Backbone exactly as the indexer sees them
-(features cached under the nounlens cache), and every number comes from trainer.metrics.
+(features cached under the nounlens cache), and every number comes from trainer.quality.metrics.
 """
 
 from __future__ import annotations

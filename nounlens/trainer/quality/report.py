@@ -1,4 +1,4 @@
-"""docs/quality.md and its picture, from the dict that trainer.evaluate.run_quality returns."""
+"""docs/quality.md and its picture, from the dict that trainer.quality.evaluate.run_quality returns."""
 
 from __future__ import annotations
 

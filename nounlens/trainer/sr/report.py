@@ -70,7 +70,7 @@ the three taps (LPIPS without learned weights). Page time: {page['thumbnails']} 
 mixed shapes, upscaled by `models.sr.upscale` (one batch per shape) on {page['threads']} torch threads,
 median of 5 after a warm-up, on {platform.machine()} with {os.cpu_count()} cores shared with other jobs
 (1-minute load average {page.get('load_1min', '?')} when it was measured: above {os.cpu_count()} the page
-competes for the cores; `nounlens/bench/sr_page.py` repeats the timing with the load beside each round).
+competes for the cores; `python -m nounlens.bench.sr_page` repeats the timing with the load beside each round).
 
 ![nearest | bicubic | SR | original]({picture_name})
 

@@ -1,6 +1,6 @@
 """`nounlens eval style`: every content photo restyled with every painting by pixel optimisation,
 and with the shipped stylizer; content and style distances on a network the losses never see
-(trainer/style_metric.py), against the unstyled photo's; seconds; a grid picture; and, with
+(trainer/style/metric.py), against the unstyled photo's; seconds; a grid picture; and, with
 `variants`, each of the course's tweaks measured on a few pairs."""
 
 from __future__ import annotations

@@ -222,7 +222,7 @@ def markdown(result: dict, picture: str | None = None, notes: list[str] = ()) ->
     lines += ["", "## Default image embedding and ranking", ""] + verdict_lines(result) + HIERARCHY_NOTES
     if result.get("heads"):
         lines += ["", "## How the DeViSE heads were trained", ""] + trained_lines(result)
-        lines += ["", "The head shape, loss and targets were chosen by `nounlens/trainer/devise/variants.py` "
+        lines += ["", "The head shape, loss and targets were chosen by `python -m nounlens.trainer.devise.variants` "
                       "(docs/devise-variants.md for minilm, docs/devise-variants-glove.md for glove): twelve "
                       "variants from the paper's linear map with the hinge rank loss on hard labels to MLP heads "
                       "on soft targets, each measured on this evaluation."]

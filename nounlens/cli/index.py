@@ -27,6 +27,8 @@ def add_index(sub: Subparsers, verb: str) -> None:
     p.add_argument("--memory-budget", default=None, metavar="SIZE",
                    help="RAM for the FAISS index, e.g. 2GB or 512MB (default: the catalogue's, else 2GB); "
                         "Flat, HNSW or IVF-PQ is chosen to fit and tuned to recall@10 >= 0.95")
+    p.add_argument("--no-wait", dest="wait", action="store_false",
+                   help="if another process is indexing this catalogue, exit at once instead of waiting")
     add_encoder(p)
     add_common(p)
 
@@ -49,12 +51,12 @@ def cmd_index(args: argparse.Namespace) -> int:
         raise NounlensError("give one or more folders to index, or --reembed")
     engine = open_engine(args, create=True)
     if args.reembed:
-        n = engine.reembed()
+        n = engine.reembed(wait=args.wait)
         print(f"re-projected {n} photos with {engine.models.text.name} and {engine.models.embed_name}", file=sys.stderr)
     if not args.paths:
         return 0
     summary = engine.index(args.paths, workers=args.workers, batch_size=args.batch_size, progress=not args.json,
-                           memory_budget=args.memory_budget)
+                           memory_budget=args.memory_budget, wait=args.wait)
     emit(args, summary.as_dict(), [summary.line()])
     return 0
 
@@ -77,7 +79,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     except ImportError:
         info["torch"] = None
     path = catalogue_path(args)
-    if (path / "manifest.json").exists():
+    if (path / "manifest.json").exists() or (path / "db" / "data.mdb").exists():  # a lost manifest is rebuilt
         from nounlens.indexer.catalogue import Catalogue
         from nounlens.search.engine import Engine
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import struct
-import time
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -18,8 +17,10 @@ import lmdb
 import numpy as np
 
 from nounlens.data.errors import NounlensError
+from nounlens.indexer.lmdb_file import check_size
+from nounlens.indexer.manifest import FORMAT_VERSION, MANIFEST, mirror, now, read_manifest, rebuilt, write_json
+from nounlens.indexer.writer_lock import LOCK_FILE, WriterLock
 
-FORMAT_VERSION = 1
 MAP_SIZE = 1 << 40  # address space only; the file grows as it fills
 DBS = ("records", "paths", "features", "vectors", "thumbs", "meta", "changes")
 _OPEN: dict[Path, list] = {}  # path -> [environment, users] for this process
@@ -70,6 +71,7 @@ class Catalogue:
         self.path = path
         self.env = env
         self.readonly = readonly
+        self.written = 0  # the generation this handle's last write made
         self.db = {}
         for name in DBS:
             try:
@@ -80,16 +82,14 @@ class Catalogue:
     # ---- opening ------------------------------------------------------------------------------
     @classmethod
     def open(cls, path: str | Path, create: bool = False, readonly: bool = False) -> Catalogue:
+        """Open (or with `create`, make) a catalogue. data.mdb is checked against its header first (a short
+        file is a one-line error, not SIGBUS); a lost manifest.json is made again from LMDB on first use."""
         path = Path(path).expanduser().absolute()
-        manifest = path / "manifest.json"
-        if not manifest.exists():
+        if not (path / MANIFEST).exists() and not (path / "db" / "data.mdb").exists():
             if not create:
                 raise NounlensError(f"no catalogue at {path}: run `nounlens index PHOTOS --catalogue {path}` first")
-            if path.exists() and any(path.iterdir()):
-                raise NounlensError(f"{path} is not empty and is not a nounlens catalogue")
-            (path / "db").mkdir(parents=True, exist_ok=True)
-            write_json(manifest, {"format": FORMAT_VERSION, "generation": 0, "created": now()})
-        fmt = read_json(manifest).get("format")
+            _create(path)
+        fmt = (read_manifest(path) or {}).get("format", FORMAT_VERSION)
         if fmt != FORMAT_VERSION:
             raise NounlensError(f"{path}: catalogue format {fmt}, this nounlens reads format {FORMAT_VERSION}")
         shared = _OPEN.get(path)
@@ -99,6 +99,7 @@ class Catalogue:
             return cls(path, shared[0], readonly)
         if shared:
             raise NounlensError(f"catalogue {path} is already open read-only in this process; open it writable first")
+        check_size(path / "db", path)
         try:
             env = lmdb.open(str(path / "db"), map_size=MAP_SIZE, max_dbs=len(DBS) + 1, readonly=readonly,
                             lock=True, readahead=False, meminit=False)
@@ -124,12 +125,31 @@ class Catalogue:
     # ---- manifest ------------------------------------------------------------------------------
     @property
     def manifest(self) -> dict:
-        return read_json(self.path / "manifest.json")
+        return read_manifest(self.path) or self.rebuild_manifest()
 
     def update_manifest(self, **fields) -> dict:
+        """Change manifest fields; a writer also keeps LMDB's copy of the lasting ones current."""
         data = self.manifest
         data.update(fields)
-        write_json(self.path / "manifest.json", data)
+        if not self.readonly:
+            with self.env.begin(write=True, db=self.db["meta"]) as txn:
+                txn.put(b"manifest", mirror(data))
+        write_json(self.path / MANIFEST, data)
+        return data
+
+    def rebuild_manifest(self, save: bool = True) -> dict:
+        """manifest.json made again from LMDB (its copy of the lasting fields, the live counts) and, with
+        `save`, saved where it can be; `manifest.models_unknown` words the error when LMDB never had the models."""
+        with self.env.begin() as txn:
+            kept = txn.get(b"manifest", db=self.db["meta"])
+            cur = txn.cursor(db=self.db["vectors"])
+            first = cur.value() if cur.first() else None
+        data = rebuilt(kept, self.generation(), len(self), len(first) // 4 if first else None)
+        try:
+            if save:
+                write_json(self.path / MANIFEST, data)
+        except OSError:
+            pass  # a read-only place: used from memory, made again next time
         return data
 
     # ---- reads ---------------------------------------------------------------------------------
@@ -259,10 +279,12 @@ class Catalogue:
         return written
 
     def _bump(self, txn, changed) -> None:
-        """Next generation, with the ids whose vectors it changed (so FAISS can catch up)."""
+        """Next generation, with the ids whose vectors it changed (so FAISS can catch up). `written` is the
+        generation this handle last wrote: FAISS moves to it only from the one before (faiss_sync.advance)."""
         gen = int(txn.get(b"generation", db=self.db["meta"]) or 0) + 1
         txn.put(b"generation", str(gen).encode(), db=self.db["meta"])
         txn.put(key(gen), np.asarray(list(changed), dtype=np.int64).tobytes(), db=self.db["changes"])
+        self.written = gen
 
     def _get_record(self, txn, i: int) -> Record | None:
         raw = txn.get(key(i), db=self.db["records"])
@@ -296,6 +318,27 @@ class Catalogue:
                 txn.put(key(int(i)), np.asarray(v, dtype=np.float32).tobytes(), db=self.db["vectors"])
             self._bump(txn, ids)
 
+    def keys(self, name: str) -> np.ndarray:
+        """The ids one named database holds (keys only, no values read)."""
+        with self.env.begin(db=self.db[name]) as txn:
+            raw = b"".join(txn.cursor().iternext(keys=True, values=False))
+        return np.frombuffer(raw, dtype=">u8").astype(np.int64)
+
+    def mend(self, drop: Iterable[int], paths: dict[str, int | None]) -> None:
+        """`nounlens check --repair`, one transaction: every part of the `drop` ids goes (their path entries
+        are left to `paths`), and each of `paths` is pointed at its id, or removed where None."""
+        drop = [int(i) for i in drop]
+        with self.env.begin(write=True) as txn:
+            for i in drop:
+                for name in ("records", "features", "vectors", "thumbs"):
+                    txn.delete(key(i), db=self.db[name])
+            for path, i in paths.items():
+                if i is None:
+                    txn.delete(os.fsencode(path), db=self.db["paths"])
+                else:
+                    txn.put(os.fsencode(path), key(i), db=self.db["paths"])
+            self._bump(txn, drop)
+
     def disk_bytes(self) -> int:
         return sum(f.stat().st_size for f in self.path.rglob("*") if f.is_file())
 
@@ -313,19 +356,16 @@ class _DbTxn:
         return self.txn.cursor(db=self.dbh)
 
 
-def now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+def _create(path: Path) -> None:
+    """A new, empty catalogue, made under the writer lock so two first runs do not trip over each other."""
+    path.mkdir(parents=True, exist_ok=True)
+    with WriterLock(path):
+        if (path / MANIFEST).exists():
+            return
+        if any(p.name != LOCK_FILE for p in path.iterdir()):
+            raise NounlensError(f"{path} is not empty and is not a nounlens catalogue")
+        (path / "db").mkdir(exist_ok=True)
+        write_json(path / MANIFEST, {"format": FORMAT_VERSION, "generation": 0, "created": now()})
 
 
-def read_json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError) as e:
-        raise NounlensError(f"cannot read {path}: {e}") from None
-
-
-def write_json(path: Path, data: dict) -> None:
-    """Write-to-temp then rename: a reader never sees half a file."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+__all__ = ["Catalogue", "FORMAT_VERSION", "Photo", "PhotoFile", "Record", "key", "now", "unkey"]

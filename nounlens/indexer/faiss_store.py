@@ -8,6 +8,7 @@ import json
 import os
 import sys
 import time
+import zlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -86,6 +87,11 @@ class VectorIndex:
         """The id map as a writable view (valid until the next add)."""
         n = self.index.ntotal
         return faiss.rev_swig_ptr(self.index.id_map.data(), n) if n else np.zeros(0, np.int64)
+
+    def ids(self) -> np.ndarray:
+        """The ids it holds, removed ones left out (a copy)."""
+        ids = self._ids()
+        return ids[ids >= 0].copy()
 
     @property
     def dead_fraction(self) -> float:
@@ -261,35 +267,82 @@ class VectorIndex:
 
     # ---- files -----------------------------------------------------------------------------------
     def save(self, path: Path) -> None:
+        """Write to a temp file, checksum it, rename it, then the stamp the same way: a crash leaves a stamp
+        that does not match the file, which means a rebuild, never a silent use. A failed write (a full
+        disk: faiss raises RuntimeError) leaves no temp file."""
         tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-        faiss.write_index(self.index, str(tmp))
-        stamp = {**self.info, "generation": self.generation, "count": len(self), "dim": self.dim}
         stamp_tmp = tmp.with_suffix(".json")
-        stamp_tmp.write_text(json.dumps(stamp))
-        # index first, stamp second: a crash between leaves a stamp that is too old, never too new
-        os.replace(tmp, path)
-        os.replace(stamp_tmp, stamp_path(path))
+        try:
+            faiss.write_index(self.index, str(tmp))
+            stamp = {**self.info, "generation": self.generation, "count": len(self), "dim": self.dim,
+                     "crc32": file_crc32(tmp)}
+            os.replace(tmp, path)
+            stamp["file"] = file_identity(path)  # re-read in full only when the file is no longer this one
+            stamp_tmp.write_text(json.dumps(stamp))
+            os.replace(stamp_tmp, stamp_path(path))
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            stamp_tmp.unlink(missing_ok=True)
+            raise
 
     @classmethod
     def load(cls, path: Path, mmap: bool = False) -> VectorIndex | None:
-        """The saved index, or None if it is missing or unreadable. `mmap`: map the stored vectors from
-        the file instead of reading them (a 1M HNSW opens in a fraction of a second, and its vectors
-        stay in the page cache that every reader shares); the first write copies them in."""
+        """The saved index, or None if it is missing, damaged or unreadable (see `read`)."""
+        return cls.read(path, mmap)[0]
+
+    @classmethod
+    def read(cls, path: Path, mmap: bool = False, full_check: bool = False) -> tuple[VectorIndex | None, str | None]:
+        """(the saved index, None), or (None, why not). The file's bytes are checked against the checksum in
+        its stamp before FAISS reads them: in full when the file is not the one the stamp was written for
+        (or with `full_check`), else by its identity (inode, size, mtime, ctime). `mmap`: map the stored
+        vectors from the file instead of reading them (a 1M HNSW opens in a fraction of a second, and its
+        vectors stay in the page cache that every reader shares); the first write copies them in."""
         flags = (getattr(faiss, "IO_FLAG_MMAP_IFC", 0) if mmap else 0) | faiss.IO_FLAG_SKIP_PRECOMPUTE_TABLE
         try:
             stamp = json.loads(stamp_path(path).read_text())
+            why = check_file(path, stamp, full_check)
+            if why:
+                return None, why
             index = faiss.read_index(str(path), flags)
-        except (OSError, ValueError, RuntimeError):
-            return None
+        except FileNotFoundError as e:
+            return None, f"{Path(e.filename).name} is missing"
+        except (OSError, ValueError, RuntimeError) as e:
+            return None, f"{path.name} cannot be read: {str(e).splitlines()[0] if str(e) else type(e).__name__}"
         if stamp.get("kind") == IVFPQ:
             _no_tables(faiss.downcast_index(faiss.extract_index_ivf(index)))
-        info = {k: v for k, v in stamp.items() if k not in ("generation", "count", "dim")}
+        info = {k: v for k, v in stamp.items() if k not in ("generation", "count", "dim", "crc32", "file")}
         info.setdefault("kind", FLAT)
         info.setdefault("params", {})
         info.setdefault("search", {})
         vi = cls(stamp["dim"], stamp["generation"], index, info)
         vi.mapped = mmap and bool(flags & getattr(faiss, "IO_FLAG_MMAP_IFC", 0))
-        return vi
+        return vi, None
+
+
+def file_identity(path: Path) -> list[int]:
+    """What changes whenever a file's bytes are written: inode, size, mtime and ctime (ctime no one can set)."""
+    st = os.stat(path)
+    return [st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+
+
+def file_crc32(path: Path, block: int = 1 << 24) -> int:
+    """CRC-32 of a file's bytes (zlib: about 1.3 GB/s here, a 1M-photo IVF-PQ file in under a second)."""
+    crc = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(block):
+            crc = zlib.crc32(chunk, crc)
+    return crc
+
+
+def check_file(path: Path, stamp: dict, full: bool = False) -> str | None:
+    """Why the FAISS file cannot be trusted with this stamp, or None."""
+    if "crc32" not in stamp:
+        return f"{path.name} has no checksum in its stamp (saved by an older nounlens)"
+    if not full and stamp.get("file") == file_identity(path):
+        return None
+    if file_crc32(path) != stamp["crc32"]:
+        return f"{path.name} does not match the checksum in its stamp (damaged, or saved apart from its stamp)"
+    return None
 
 
 def stamp_path(path: Path) -> Path:

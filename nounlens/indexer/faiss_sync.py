@@ -5,36 +5,45 @@ and saves it, which lets the change log it covers go."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import sys
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
 from nounlens.indexer.catalogue import Catalogue
 from nounlens.indexer.faiss_store import MAX_DEAD, VectorIndex
 from nounlens.indexer.faiss_tune import TUNE_QUERIES
+from nounlens.indexer.writer_lock import active_writer
 from nounlens.models.embed import ModelStack
 
 FAISS_FILE = "vectors.faiss"
 Queries = dict | Callable[[], dict] | None  # {"text": vectors} to tune on, or a function returning it
+NO_IDS = np.zeros(0, np.int64)
 
 
 def load_vectors(cat: Catalogue, save: bool = True, dim: int | None = None, current: VectorIndex | None = None,
                  budget: int | str | None = None, queries: Queries = None, progress: bool = False) -> VectorIndex:
-    """The FAISS index at the catalogue's generation: `current` (or else the saved file) brought up to
-    date from the catalogue's change log, or rebuilt from the LMDB vectors (kind chosen and tuned
-    afresh) when that is not possible. A process that may write also rebuilds or re-tunes an index the
-    catalogue has outgrown, and saves what it changed. `queries`: {"text": vectors} (or a function
-    returning it) to tune on besides held-out catalogue vectors."""
+    """The FAISS index at the catalogue's generation: `current` (or else the saved file, once its bytes
+    match their checksum) brought up to date from the catalogue's change log, or rebuilt from the LMDB
+    vectors (kind chosen and tuned afresh) when that is not possible. A process that may write also
+    rebuilds or re-tunes an index the catalogue has outgrown, and saves what it changed; any other process
+    saves a rebuild when no indexer is at work, so the next search need not rebuild again.
+    `queries`: {"text": vectors} (or a function returning it) to tune on besides held-out catalogue vectors."""
     start = current.generation if current is not None else None
     index = current if current is not None and catch_up(cat, current) else None
+    why = None
     if index is None:
-        saved = VectorIndex.load(cat.path / FAISS_FILE, mmap=cat.readonly)  # a reader maps; a writer reads
+        saved, why = VectorIndex.read(cat.path / FAISS_FILE, mmap=cat.readonly)  # a reader maps; a writer reads
         start = saved.generation if saved is not None else None
         index = saved if saved is not None and catch_up(cat, saved) else None
+        why = why or (None if index is not None else f"{FAISS_FILE} is older than the change log reaches")
     writable = save and not cat.readonly
     changed = index is None or index.generation != start
     if index is None:
         index = build_vectors(cat, dim, budget, queries, progress)
+        if not writable:
+            save_rebuilt(cat, index, why)
     elif writable:
         index, retuned = maintain(cat, index, budget, queries, progress)
         changed = changed or retuned
@@ -42,6 +51,19 @@ def load_vectors(cat: Catalogue, save: bool = True, dim: int | None = None, curr
     if writable and changed:
         save_vectors(cat, index)
     return index
+
+
+def save_rebuilt(cat: Catalogue, index: VectorIndex, why: str | None) -> None:
+    """A search rebuilt FAISS (`why`: the file was missing, damaged or too old): save it unless an indexer
+    is at work (it saves its own), or say in one line why it was not saved. The change log is kept."""
+    writer = active_writer(cat.path)
+    if writer is not None and writer != os.getpid():
+        reason = f"PID {writer} is indexing the catalogue and will save it"
+    else:
+        reason = save_vectors(cat, index, prune=False)
+    if reason:
+        print(f"nounlens: {why or FAISS_FILE + ' was rebuilt'}: rebuilt for this process, not saved: {reason}",
+              file=sys.stderr)
 
 
 def catch_up(cat: Catalogue, index: VectorIndex) -> bool:
@@ -86,14 +108,41 @@ def maintain(cat: Catalogue, index: VectorIndex, budget: int | str | None = None
     return index, False
 
 
-def save_vectors(cat: Catalogue, index: VectorIndex) -> None:
-    """Save (best effort: a failed save only costs a catch-up later) and drop the change log it covers."""
+def save_vectors(cat: Catalogue, index: VectorIndex, prune: bool = True) -> str | None:
+    """Save, and drop the change log it covers (`prune`, writers only). Best effort: a failed save (a full
+    disk; faiss raises RuntimeError where Python would raise OSError) leaves no temp file and only costs a
+    catch-up later; it returns why, in one line (None when saved)."""
     try:
         index.save(cat.path / FAISS_FILE)
-    except OSError:
-        return
-    if not cat.readonly:
+    except (OSError, RuntimeError) as e:
+        return first_line(e)
+    if prune and not cat.readonly:
         cat.prune_changes(index.generation)
+    return None
+
+
+def advance(cat: Catalogue, index: VectorIndex, ids: np.ndarray = NO_IDS, vectors: np.ndarray | None = None,
+            gone: Iterable[int] = (), budget: int | str | None = None, queries: Queries = None) -> VectorIndex:
+    """The index after this process wrote `ids` (with `vectors`) and removed `gone` in one transaction,
+    `cat.written`. It takes that generation only from the one before; when another writer wrote in
+    between, its changes come from the change log (never stamped as seen without being applied), or the
+    index is rebuilt."""
+    index.remove(gone)
+    if len(ids):
+        index.upsert(ids, vectors)
+    if index.generation == cat.written - 1:
+        index.generation = cat.written
+        return index
+    if catch_up(cat, index):
+        return index
+    return build_vectors(cat, index.dim, budget or index.info.get("budget"), queries)
+
+
+def first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    if isinstance(e, OSError) and e.strerror:
+        text = e.strerror + (f": {e.filename}" if e.filename else "")
+    return text.splitlines()[0] if text else type(e).__name__
 
 
 def tuning_queries(models: ModelStack, n: int = TUNE_QUERIES, seed: int = 0) -> dict:

@@ -4,8 +4,6 @@ batches, write each batch as one LMDB transaction, keep FAISS in step."""
 from __future__ import annotations
 
 import functools
-import multiprocessing as mp
-import multiprocessing.pool
 import os
 import sys
 import time
@@ -16,12 +14,18 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from nounlens.data.images import decode_job
+from nounlens.data.errors import NounlensError
 from nounlens.data.walk import FileEntry, Skipped, walk
 from nounlens.indexer.catalogue import Catalogue, Photo, Record, now
+from nounlens.indexer.decode_workers import DECODE_CHUNK, decode_all, decode_pool, default_workers
 from nounlens.indexer.faiss_store import VectorIndex
-from nounlens.indexer.faiss_sync import load_vectors, maintain, save_vectors, tuning_queries
+from nounlens.indexer.faiss_sync import FAISS_FILE, advance, load_vectors, maintain, save_vectors, tuning_queries
+from nounlens.indexer.manifest import models_unknown
+from nounlens.indexer.write_errors import reported_write_errors
+from nounlens.indexer.writer_lock import WriterLock, stale_temp_files
 from nounlens.models.embed import ModelStack
+
+__all__ = ["DECODE_CHUNK", "Summary", "decode_pool", "default_workers", "index_paths", "reembed"]
 
 SAVE_EVERY_S = 60.0
 
@@ -62,28 +66,29 @@ def _under(path: str, roots: list[str]) -> bool:
     return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
 
 
+def _stderr_line(msg: str) -> None:
+    tqdm.write(msg, file=sys.stderr)
+
+
 def index_paths(cat: Catalogue, roots: Iterable[str | Path], models: ModelStack, workers: int | None = None,
                 batch_size: int = 32, progress: bool = True, log: Callable[[str], None] | None = None,
                 on_progress: Callable[[int, int], None] | None = None,
-                memory_budget: int | str | None = None) -> Summary:
+                memory_budget: int | str | None = None, wait: bool = True) -> Summary:
     """Bring the catalogue in line with the photos under `roots`; other folders' records are kept.
     `on_progress(done, total)` follows the bar for callers that show their own (the UI).
-    `memory_budget` (bytes or '2GB'; default: the catalogue's, else 2GB) bounds the FAISS index."""
+    `memory_budget` (bytes or '2GB'; default: the catalogue's, else 2GB) bounds the FAISS index.
+    One writer at a time: another one holding the catalogue makes this wait (saying so once through
+    `log`), or with `wait=False` fail in one line. A full disk is one line too (write_errors)."""
     t0 = time.perf_counter()
-    run = _Run(cat, models, log or (lambda msg: tqdm.write(msg, file=sys.stderr)), memory_budget, progress)
-    roots = [os.path.abspath(os.path.expanduser(str(r))) for r in roots]
-    todo, existing = run.diff(roots)
-    describe = models.describe()
-    run.index = load_vectors(cat, save=False, dim=models.text.dim, budget=memory_budget, queries=run.queries)
-    if existing:  # under the roots but no longer on disk
-        run.remove(existing)
-    run.embed_and_write(todo, workers, batch_size, on_progress)
-    run.keep(final=True)
+    log = log or _stderr_line
+    with WriterLock(cat.path, wait, log):
+        for f, _ in stale_temp_files(cat.path):  # a writer SIGKILLed while saving left it
+            f.unlink(missing_ok=True)
+        run = _Run(cat, models, log, memory_budget, progress)
+        with reported_write_errors(cat.path, lambda: run.summary.embedded):
+            run.all(roots, workers, batch_size, on_progress)
     summary = run.summary
     summary.seconds = time.perf_counter() - t0
-    cat.update_manifest(models=describe, dim=models.text.dim, generation=cat.generation(), count=len(cat),
-                        last_indexed=now(), faiss=run.index.describe(),
-                        last_run=summary.as_dict() | {"skipped_files": summary.skipped_files[:50]})
     return summary
 
 
@@ -101,6 +106,28 @@ class _Run:
         self.pending: list[tuple[Photo, Record | None, np.ndarray]] = []
         self.touch: dict[int, tuple[int, int]] = {}
         self.last_save = 0.0
+
+    def all(self, roots: Iterable[str | Path], workers: int | None, batch_size: int,
+            on_progress: Callable[[int, int], None] | None) -> None:
+        """Plan, open FAISS, remove what is gone, decode, embed and write, keep FAISS, record the run."""
+        cat, models = self.cat, self.models
+        roots = [os.path.abspath(os.path.expanduser(str(r))) for r in roots]
+        todo, existing = self.diff(roots)
+        describe, recorded = models.describe(), cat.manifest.get("models")
+        if not recorded and len(cat):  # the manifest that named the photos' models was lost
+            raise NounlensError(models_unknown(cat.path))
+        if recorded != describe:  # recorded before any photo is, so a killed first run has them
+            cat.update_manifest(models=describe, dim=models.text.dim)
+        self.index = load_vectors(cat, save=False, dim=models.text.dim, budget=self.memory_budget,
+                                  queries=self.queries)
+        if existing:  # under the roots but no longer on disk
+            self.remove(existing)
+        self.embed_and_write(todo, workers, batch_size, on_progress)
+        self.keep(final=True)
+        summary = self.summary
+        cat.update_manifest(models=describe, dim=models.text.dim, generation=cat.generation(), count=len(cat),
+                            last_indexed=now(), faiss=self.index.describe(),
+                            last_run=summary.as_dict() | {"skipped_files": summary.skipped_files[:50]})
 
     def skip(self, path: str, reason: str) -> None:
         self.summary.skipped += 1
@@ -127,8 +154,7 @@ class _Run:
         """Drop the records of files no longer on disk, from LMDB and FAISS alike."""
         gone = [rec.id for rec in existing.values()]
         self.cat.write(remove=gone)
-        self.index.remove(gone)
-        self.index.generation = self.cat.generation()
+        self.index = advance(self.cat, self.index, gone=gone, budget=self.memory_budget, queries=self.queries)
         self.summary.removed = len(gone)
 
     def embed_and_write(self, todo: list[tuple[FileEntry, Record | None]], workers: int | None, batch_size: int,
@@ -139,10 +165,14 @@ class _Run:
         bar = tqdm(total=len(todo), unit="photo", desc="indexing", disable=not self.progress or not todo,
                    file=sys.stderr, dynamic_ncols=True)
         try:
-            for (path, digest, decoded, error), secs in _decode_all([e.path for e, _ in todo], workers, self.models):
+            for path, done, died in decode_all([e.path for e, _ in todo], self.models.backbone.size, workers):
                 bar.update(1)
                 if on_progress:
                     on_progress(bar.n, len(todo))
+                if died:
+                    self.skip(path, died)
+                    continue
+                (_, digest, decoded, error), secs = done
                 self.summary.decode_s += secs
                 entry, rec = stats[path]
                 if error:
@@ -160,7 +190,7 @@ class _Run:
             self.flush()
         finally:
             bar.close()
-            save_vectors(self.cat, self.index)
+            save_vectors(self.cat, self.index)  # best effort, never raising: the first error is the one told
 
     def flush(self) -> None:
         """Embed the pending photos and write them, with the touched stats, as one transaction."""
@@ -178,10 +208,9 @@ class _Run:
             else:
                 replaces[rec.id] = photo
         written = self.cat.write(add=adds, replace=replaces, touch=self.touch)
-        if written:
-            ids = np.fromiter(written.keys(), dtype=np.int64)
-            self.index.upsert(ids, np.stack([p.vector for p in written.values()]))
-        self.index.generation = self.cat.generation()
+        ids = np.fromiter(written.keys(), dtype=np.int64)
+        vecs = np.stack([p.vector for p in written.values()]) if written else None
+        self.index = advance(self.cat, self.index, ids, vecs, budget=self.memory_budget, queries=self.queries)
         self.summary.added += len(adds)
         self.summary.updated += len(replaces)
         self.pending.clear()
@@ -194,51 +223,21 @@ class _Run:
         """Save FAISS; past a size class, rebuild or re-tune it first."""
         self.index, _ = maintain(self.cat, self.index, self.memory_budget, self.queries,
                                  progress=self.progress and final)
-        save_vectors(self.cat, self.index)
+        why = save_vectors(self.cat, self.index)
+        if why and final:
+            self.log(f"{FAISS_FILE} not saved ({why}): searches catch up from the catalogue until it is")
 
 
-def _timed_decode(path: str, size: int):
-    t = time.process_time()
-    out = decode_job(path, size)
-    return out, time.process_time() - t
-
-
-DECODE_CHUNK = 4  # photos per task sent to a decoding worker
-
-
-def default_workers() -> int:
-    """Decoding processes beside the one that runs the model: cores - 1, at least 1, at most 4."""
-    return max(1, min(4, (os.cpu_count() or 2) - 1))
-
-
-def decode_pool(workers: int) -> multiprocessing.pool.Pool:
-    """The decoding pool, spawned (not forked): the parent holds ONNX Runtime threads."""
-    return mp.get_context("spawn").Pool(workers)
-
-
-def _decode_all(paths: list[str], workers: int | None, models: ModelStack):
-    """Decode in worker processes while the main process runs the model; yields (result, CPU seconds)
-    as they finish."""
-    if not paths:
-        return
-    size = models.backbone.size
-    workers = workers if workers is not None else default_workers()
-    job = functools.partial(_timed_decode, size=size)
-    if workers == 0:
-        yield from map(job, paths)
-        return
-    with decode_pool(workers) as pool:
-        yield from pool.imap_unordered(job, paths, chunksize=DECODE_CHUNK)
-
-
-def reembed(cat: Catalogue, models: ModelStack, batch: int = 4096) -> int:
+def reembed(cat: Catalogue, models: ModelStack, batch: int = 4096, wait: bool = True,
+            log: Callable[[str], None] | None = None) -> int:
     """Re-project every photo from its stored features (a new head or text encoder), no photo read;
-    written in one transaction so a catalogue never mixes two embeddings."""
-    ids, features = cat.features()
-    if len(ids):
-        vecs = np.concatenate([models.embed_features(features[s:s + batch]) for s in range(0, len(ids), batch)])
-        cat.replace_vectors(ids, vecs)
-    index = load_vectors(cat, queries=functools.partial(tuning_queries, models))
-    cat.update_manifest(models=models.describe(), dim=models.text.dim, generation=cat.generation(),
-                        count=len(cat), faiss=index.describe())
+    written in one transaction so a catalogue never mixes two embeddings. Takes the writer lock."""
+    with WriterLock(cat.path, wait, log or _stderr_line), reported_write_errors(cat.path, lambda: 0):
+        ids, features = cat.features()
+        if len(ids):
+            vecs = np.concatenate([models.embed_features(features[s:s + batch]) for s in range(0, len(ids), batch)])
+            cat.replace_vectors(ids, vecs)
+        index = load_vectors(cat, queries=functools.partial(tuning_queries, models))
+        cat.update_manifest(models=models.describe(), dim=models.text.dim, generation=cat.generation(),
+                            count=len(cat), faiss=index.describe())
     return len(ids)

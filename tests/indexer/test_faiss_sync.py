@@ -12,7 +12,7 @@ from nounlens.indexer import faiss_choose
 from nounlens.indexer.catalogue import Catalogue
 from nounlens.indexer.faiss_choose import FLAT, HNSW
 from nounlens.indexer.faiss_store import VectorIndex
-from nounlens.indexer.faiss_sync import FAISS_FILE, load_vectors
+from nounlens.indexer.faiss_sync import FAISS_FILE, advance, load_vectors, save_vectors
 
 
 # ---- a cache of LMDB -------------------------------------------------------------------------------------
@@ -139,3 +139,26 @@ def test_a_reader_behind_the_pruned_log_starts_again_from_the_saved_file(story):
     cat, stale, new, x = s.cat, s.stale, s.new, s.x
     reread = load_vectors(cat, current=stale, save=False)
     assert reread.generation == cat.generation() and new[1] not in reread.search(x[201], 5)[1][0]
+
+
+# ---- another writer's batch between two of ours ----------------------------------------------------------
+def ours_after_theirs(cat: Catalogue) -> VectorIndex:
+    """Our index at the catalogue's generation; another writer adds a photo our index never saw; we add one
+    and bring our index forward (faiss_sync.advance), save it (which prunes the log) and read it back."""
+    index = load_vectors(cat)
+    cat.write(add=[random_photo("/p/theirs.jpg", 50)])  # another writer's batch
+    ours = cat.write(add=[random_photo("/p/ours.jpg", 51)])
+    index = advance(cat, index, np.fromiter(ours, np.int64), np.stack([p.vector for p in ours.values()]))
+    save_vectors(cat, index)
+    return load_vectors(cat, save=False)
+
+
+def test_another_writers_batch_between_two_of_ours_reaches_the_saved_index(cat):
+    assert len(ours_after_theirs(cat)) == 22
+
+
+def test_a_batch_after_ours_alone_moves_the_index_one_generation(cat):
+    index = load_vectors(cat)
+    ours = cat.write(add=[random_photo("/p/ours.jpg", 51)])
+    index = advance(cat, index, np.fromiter(ours, np.int64), np.stack([p.vector for p in ours.values()]))
+    assert index.generation == cat.generation() == 2 and len(index) == 21

@@ -166,21 +166,6 @@ def test_catalogue_and_faiss_agree_after_bad_input(bad_input):
 
 
 # ---- crash safety -------------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def big_gallery(tmp_path_factory, demo_gallery):
-    """~240 real photos (the demo photos, varied by crop and flip so each has its own bytes)."""
-    out = tmp_path_factory.mktemp("big")
-    for src in sorted(demo_gallery.iterdir()):
-        img = Image.open(src).convert("RGB")
-        w, h = img.size
-        for j in range(14):
-            variant = img.crop((j, j, w - j, h - j))
-            if j % 2:
-                variant = variant.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-            variant.save(out / f"{src.stem}-{j}.jpg", quality=88)
-    return out
-
-
 def wait_for_generation(cat: Path, generation: int, proc, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from nounlens.data.errors import NounlensError
+from nounlens.data.limits import MAX_K, check_k
 from nounlens.data.paths import default_catalogue
 
 if TYPE_CHECKING:
@@ -52,9 +53,19 @@ def add_common(p: argparse.ArgumentParser, k: int | None = None) -> None:
     p.add_argument("--catalogue", "-c", default=None,
                    help="catalogue directory (default: $NOUNLENS_CATALOGUE, else a per-user data directory)")
     if k is not None:
-        p.add_argument("-k", type=int, default=k, help=f"how many results (default {k})")
+        p.add_argument("-k", type=k_count, default=k, help=f"how many results, 1 to {MAX_K:,} (default {k})")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+def k_count(text: str) -> int:
+    """-k's type: a whole number from 1 to MAX_K (data.limits, the bound Engine checks too)."""
+    try:
+        return check_k(int(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"k must be a whole number from 1 to {MAX_K:,}, not {text!r}") from None
+    except NounlensError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def add_debug_json(p: argparse.ArgumentParser, what: str) -> None:
@@ -185,7 +196,10 @@ def command_line() -> str:
 
 
 def emit(args: argparse.Namespace, data: Any, text_lines: list[str]) -> None:
-    """Print `data` as JSON with --json, else the text lines."""
+    """Print `data` as JSON with --json, else the text lines. A path that is not valid UTF-8 prints as its
+    own bytes (as `find` does), so it can be pasted back, instead of failing the whole listing."""
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="surrogateescape")
     if args.json:
         print(json.dumps(data, indent=2))
     else:

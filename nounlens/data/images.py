@@ -6,9 +6,13 @@ Imports only Pillow and numpy: it runs in the decoding worker processes.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
+import os
+import stat
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +22,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 MODEL_SIZE = 224  # the backbone's input: short side resized to this, then centre-cropped square
 THUMB_SIDE = 72  # catalogue thumbnails: short side in pixels, stored as JPEG
 THUMB_QUALITY = 85
+MAX_ASPECT = 20  # long side : short side kept; beyond it the centre is cropped (a 10000x1 strip would
+# otherwise be resized to 2,240,000x224 pixels, and its thumbnail is wider than JPEG's 65,500 limit)
 
 
 class ImageError(Exception):
@@ -30,6 +36,35 @@ class Decoded:
     thumb: bytes  # JPEG, short side THUMB_SIDE
     width: int  # of the oriented original
     height: int
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+@contextlib.contextmanager
+def open_regular(path: str | Path) -> Iterator[io.BufferedReader]:
+    """A photo file opened for reading, refused with one line unless it is a regular file: stat first, so a
+    FIFO or a device is never opened (opening a FIFO blocks until a writer comes), then fstat of what was
+    opened (non-blocking), in case the path was swapped in between."""
+    try:
+        mode = os.stat(path).st_mode
+        if not stat.S_ISREG(mode):
+            raise ImageError(f"not a regular file: {_kind(mode)}")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise ImageError("vanished before it could be read") from None
+    except OSError as e:
+        raise ImageError(f"cannot read: {e.strerror or e}") from None
+    with os.fdopen(fd, "rb") as f:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise ImageError(f"not a regular file: {_kind(mode)}")
+        yield f
 
 
 def _flatten(img: Image.Image) -> Image.Image:
@@ -53,17 +88,34 @@ def _flatten(img: Image.Image) -> Image.Image:
     return img.convert("RGB") if img.mode != "RGB" else img
 
 
+def crop_aspect(img: Image.Image, max_aspect: float = MAX_ASPECT) -> Image.Image:
+    """The centre of a photo whose long side is over `max_aspect` times its short side, cut to that ratio."""
+    w, h = img.size
+    if max(w, h) <= max_aspect * min(w, h):
+        return img
+    keep = max(1, round(max_aspect * min(w, h)))
+    return center_crop_box(img, min(w, keep), min(h, keep))
+
+
 def open_rgb(source: str | Path | bytes, min_side: int = MODEL_SIZE) -> Image.Image:
-    """Open a photo as an upright RGB image whose short side is at least `min_side` where it was.
+    """Open a photo as an upright RGB image whose short side is at least `min_side` where it was, and
+    whose long side is at most MAX_ASPECT times its short side (the centre of a longer strip).
 
     JPEG draft mode lets libjpeg decode big photos at 1/2, 1/4 or 1/8 scale, which is most of the
     speed of indexing full-size camera photos. Pillow's decompression-bomb limit is kept, and its
-    warning band (1-2x the limit) is treated as an error too.
+    warning band (1-2x the limit) is treated as an error too. A path must be a regular file (`open_regular`).
     """
+    with contextlib.ExitStack() as files:
+        f = io.BytesIO(source) if isinstance(source, bytes) else files.enter_context(open_regular(source))
+        return _decoded(f, min_side)
+
+
+def _decoded(f: io.IOBase, min_side: int) -> Image.Image:
+    """open_rgb's work on an open file."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
+            img = Image.open(f)
             if getattr(img, "n_frames", 1) > 1:
                 img.seek(0)  # animated GIF/PNG/WebP: the first frame
             w, h = img.size
@@ -77,7 +129,7 @@ def open_rgb(source: str | Path | bytes, min_side: int = MODEL_SIZE) -> Image.Im
                     img.draft("RGB" if img.mode != "CMYK" else None, (int(w * scale) + 1, int(h * scale) + 1))
             img = ImageOps.exif_transpose(img)
             img.load()
-            img = _flatten(img)
+            img = crop_aspect(_flatten(img))
             img.info["original_size"] = original  # before draft mode shrank it
             return img
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
@@ -104,9 +156,13 @@ def resize_short_side(img: Image.Image, side: int, resample=Image.Resampling.BIC
 
 
 def center_crop(img: Image.Image, side: int) -> Image.Image:
+    return center_crop_box(img, side, side)
+
+
+def center_crop_box(img: Image.Image, width: int, height: int) -> Image.Image:
     w, h = img.size
-    left, top = (w - side) // 2, (h - side) // 2
-    return img.crop((left, top, left + side, top + side))
+    left, top = (w - width) // 2, (h - height) // 2
+    return img.crop((left, top, left + width, top + height))
 
 
 def model_pixels(img: Image.Image, size: int = MODEL_SIZE) -> np.ndarray:
@@ -134,12 +190,10 @@ def decode(source: str | Path | bytes, size: int = MODEL_SIZE) -> Decoded:
 
 
 def read_and_decode(path: str, size: int = MODEL_SIZE) -> tuple[str, Decoded]:
-    """Read a file once, hash its bytes (blake2b, 16 bytes) and decode it."""
+    """Read a file once (a regular file only: `open_regular`), hash its bytes (blake2b, 16 bytes) and decode it."""
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:
             data = f.read()
-    except FileNotFoundError:
-        raise ImageError("vanished before it could be read") from None
     except OSError as e:
         raise ImageError(f"cannot read: {e.strerror or e}") from None
     if not data:

@@ -11,17 +11,19 @@ import numpy as np
 
 from nounlens.data.errors import NounlensError
 from nounlens.data.images import ImageError, decode
+from nounlens.data.limits import check_k
 from nounlens.data.paths import default_catalogue
 from nounlens.data.wordnet import load_wordnet
 from nounlens.indexer.catalogue import Catalogue, Record
 from nounlens.indexer.faiss_choose import parse_bytes, summary_line
 from nounlens.indexer.faiss_sync import load_vectors
+from nounlens.indexer.manifest import models_unknown
 from nounlens.indexer.pipeline import Summary, index_paths, reembed
 from nounlens.models.embed import DEFAULT_HEAD, ModelStack
 from nounlens.search.maps import PhotoMap, noun_neighbourhood, photo_map
 from nounlens.search.photos import DISPLAY_SIDE, display_jpeg
 from nounlens.search.query import QueryEncoder, Resolved
-from nounlens.search.ranking import NEIGHBOUR_POOL, RERANK, ClassScorer, look_alikes, rerank, smooth
+from nounlens.search.ranking import NEIGHBOUR_POOL, RERANK, Candidates, ClassScorer, look_alikes, rerank, smooth
 from nounlens.search.restyle.restyler import Restyled, Restyler
 from nounlens.search.suggest import Suggestion, suggest
 from nounlens.search.upscale import Upscaler, encode, thumbnail_of_path
@@ -76,6 +78,9 @@ class Engine:
                 except NounlensError:
                     cat.close()  # or the failed open would hold the catalogue open for this process
                     raise
+        elif len(cat) and not create:  # photos, and the manifest that named their models was lost
+            cat.close()
+            raise NounlensError(models_unknown(cat.path))
         else:
             models = ModelStack(text=encoder or "minilm", vectors=vectors, head=head or DEFAULT_HEAD, runtime=runtime)
         return cls(cat, models, hierarchy, feedback)
@@ -83,8 +88,9 @@ class Engine:
     # ---- indexing ------------------------------------------------------------------------------
     def index(self, paths, workers: int | None = None, batch_size: int = 32, progress: bool = True,
               reembed_first: bool = False, on_progress: Callable[[int, int], None] | None = None,
-              memory_budget: int | str | None = None) -> Summary:
-        """Index photos; `memory_budget` (bytes or '2GB') bounds the FAISS index, which is chosen to fit."""
+              memory_budget: int | str | None = None, wait: bool = True) -> Summary:
+        """Index photos; `memory_budget` (bytes or '2GB') bounds the FAISS index, which is chosen to fit.
+        One writer at a time: while another holds the catalogue this waits, or with `wait=False` fails."""
         if memory_budget is not None:
             try:
                 memory_budget = parse_bytes(memory_budget)
@@ -93,15 +99,15 @@ class Engine:
         recorded = self.catalogue.manifest.get("models")
         if recorded and not reembed_first:
             check_models(self.catalogue, recorded, self.models)
-        if recorded and reembed_first:
-            reembed(self.catalogue, self.models)
+        if reembed_first and (recorded or len(self.catalogue)):
+            reembed(self.catalogue, self.models, wait=wait)
         summary = index_paths(self.catalogue, paths, self.models, workers, batch_size, progress,
-                              on_progress=on_progress, memory_budget=memory_budget)
+                              on_progress=on_progress, memory_budget=memory_budget, wait=wait)
         self._index = None
         return summary
 
-    def reembed(self) -> int:
-        n = reembed(self.catalogue, self.models)
+    def reembed(self, wait: bool = True) -> int:
+        n = reembed(self.catalogue, self.models, wait=wait)
         self._index = None
         return n
 
@@ -124,7 +130,9 @@ class Engine:
                feedback: bool | None = None) -> list[Result]:
         """Photos for a query. By default the text-space index proposes RERANK candidates, which are
         re-scored from their class probabilities and then by how much they look like the best of them
-        (search.ranking), all from stored features: no photo is read."""
+        (search.ranking), all from stored features: no photo is read. `k`: 1 to MAX_K (data.limits); more
+        than the catalogue holds gives them all."""
+        k = self.photo_k(k)
         vec, resolved = self.query_encoder.encode(query)
         hierarchy = self.hierarchy if hierarchy is None else hierarchy
         feedback = self.feedback if feedback is None else feedback
@@ -139,8 +147,9 @@ class Engine:
             keep = np.isin(found, vid)
             found, features = found[keep], features[keep]
         probs = self.class_probs(features) if hierarchy else None
-        scores = rerank(vecs @ vec, features, vec, [(r.row, r.term.weight) for r in resolved],
-                        self.scorer if hierarchy else None, probs, feedback)
+        candidates = Candidates.of(vecs @ vec, features, vec, [(r.row, r.term.weight) for r in resolved],
+                                   self.scorer if hierarchy else None, probs)
+        scores = rerank(candidates, feedback=feedback)
         best = np.argsort(-scores, kind="stable")[:k]
         return self._results([(int(found[j]), float(scores[j])) for j in best], probs[best] if hierarchy else None)
 
@@ -155,6 +164,7 @@ class Engine:
     def search_vector(self, vec: np.ndarray, k: int = 20, exclude: set[int] = frozenset(),
                       hierarchy: bool | None = None) -> list[Result]:
         """Nearest photos to a text-space vector (photo -> photos, and the plain cosine search)."""
+        k = self.photo_k(k)
         index = self.vector_index()
         scores, ids = index.search(vec[None], k + len(exclude))
         pairs = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True)
@@ -163,6 +173,11 @@ class Engine:
         if pairs and (self.hierarchy if hierarchy is None else hierarchy):
             probs = self.class_probs(self.catalogue.features([i for i, _ in pairs])[1])
         return self._results(pairs, probs)
+
+    def photo_k(self, k: int) -> int:
+        """A photo query's k checked (1 to MAX_K, else one line) and cut to the catalogue's size, so a
+        small catalogue asked for 20 gives all it has."""
+        return min(check_k(k), max(len(self.catalogue), 1))
 
     def _results(self, pairs: list[tuple[int, float]], probs: np.ndarray | None) -> list[Result]:
         """Records and top nouns for (id, score) pairs; `probs` (the pairs' class probabilities) makes
@@ -247,17 +262,20 @@ class Engine:
         return vecs[0], feats[0], None
 
     def similar(self, image: str | Path | bytes, k: int = 20) -> list[Result]:
+        k = self.photo_k(k)
         vec, own = self.image_vector(image)
         return self.search_vector(vec, k, exclude={own} if own is not None else set())
 
     def label(self, image: str | Path | bytes, k: int = 5, hierarchy: bool | None = None,
               feedback: bool | None = None) -> list[dict]:
         """What a photo shows: the k best WordNet nouns."""
+        k = check_k(k)
         vec, feats, own = self.image_embedding(image)
         return self.photo_labels(vec, feats, own, k, hierarchy, feedback)
 
     def nouns(self, word: str, k: int = 10) -> list[dict]:
         """Nouns nearest to a word in the text space (the word's own sense first)."""
+        k = check_k(k)
         vec, _ = self.query_encoder.encode(word)
         return self.top_nouns(vec[None], k)[0]
 
@@ -332,6 +350,7 @@ class Engine:
     def photo_nouns(self, i: int, k: int = 5, hierarchy: bool | None = None,
                     feedback: bool | None = None) -> list[dict]:
         """"What is this?" for a catalogue photo, from its stored vector."""
+        k = check_k(k)
         _, vecs = self.catalogue.vectors([int(i)])
         _, feats = self.catalogue.features([int(i)])
         if not len(vecs) or not len(feats):
@@ -339,6 +358,7 @@ class Engine:
         return self.photo_labels(vecs[0], feats[0], int(i), k, hierarchy, feedback)
 
     def similar_to(self, i: int, k: int = 20) -> list[Result]:
+        k = self.photo_k(k)
         _, vecs = self.catalogue.vectors([int(i)])
         if not len(vecs):
             raise NounlensError(f"photo {i} is not in the catalogue")

@@ -8,6 +8,7 @@ import streamlit as st
 from nounlens.data.errors import NounlensError
 from nounlens.search.engine import Engine
 from nounlens.search.photos import check_upload
+from nounlens.ui.text import plain
 
 STYLIZER = "van Gogh's Irises (one pass)"
 OPTIMISE = "a painting of your own (optimisation, about a minute)"
@@ -37,7 +38,7 @@ def restyle_panel(engine: Engine, photo_id: int) -> None:
                 st.session_state.restyled = (photo_id, result.encode("JPEG"),
                                              f"{result.method} · {result.seconds:.2f} s")
             except NounlensError as e:
-                st.error(str(e))
+                st.error(plain(e))
         done = st.session_state.get("restyled")
         if done and done[0] == photo_id:
             st.image(done[1], caption=done[2], width="stretch")

@@ -1,6 +1,9 @@
 """Decoding that a real photo collection survives; built on scikit-image's real photos."""
 
+import contextlib
 import io
+import os
+import signal
 
 import numpy as np
 import pytest
@@ -8,7 +11,16 @@ from conftest import fake_png
 from PIL import Image
 
 from nounlens.data.demo import skimage_data_dir
-from nounlens.data.images import MODEL_SIZE, THUMB_SIDE, ImageError, decode, read_and_decode
+from nounlens.data.images import (
+    MAX_ASPECT,
+    MODEL_SIZE,
+    THUMB_SIDE,
+    ImageError,
+    decode,
+    decode_job,
+    open_rgb,
+    read_and_decode,
+)
 
 
 def chelsea() -> Image.Image:
@@ -106,3 +118,47 @@ def test_read_and_decode_hashes_bytes(tmp_path):
     (tmp_path / "empty.jpg").write_bytes(b"")
     with pytest.raises(ImageError, match="empty"):
         read_and_decode(str(tmp_path / "empty.jpg"))
+
+
+@pytest.mark.parametrize("size", [(10000, 1), (1, 10000), (6720, 224)])
+def test_extreme_aspect_ratio_decodes_from_its_centre(tmp_path, size):
+    path = tmp_path / "strip.png"
+    chelsea().resize(size, Image.Resampling.BICUBIC).save(path)  # a valid PNG, once "broken data stream"
+    _, digest, d, why = decode_job(str(path))  # the indexer's own entry point
+    assert why is None and digest
+    check(d, *size)
+    thumb = Image.open(io.BytesIO(d.thumb)).size
+    assert max(thumb) == THUMB_SIDE * MAX_ASPECT  # the centre of the strip, not 720,000 px wide
+
+
+@contextlib.contextmanager
+def deadline(seconds: int):
+    """Fail instead of hanging (a FIFO opened for reading blocks until a writer comes)."""
+    def expire(*_):
+        raise TimeoutError(f"still blocked after {seconds} s")
+    old = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+@pytest.mark.parametrize("read", [read_and_decode, open_rgb])
+def test_fifo_is_refused_before_it_is_opened(tmp_path, read):
+    fifo = tmp_path / "photo.jpg"
+    os.mkfifo(fifo)
+    with deadline(10), pytest.raises(ImageError, match="not a regular file: a FIFO"):
+        read(str(fifo))
+
+
+@pytest.mark.parametrize("read", [read_and_decode, open_rgb])
+def test_device_is_refused_before_it_is_read(read):
+    with deadline(10), pytest.raises(ImageError, match="not a regular file: a character device"):
+        read("/dev/zero")  # read to the end, it never ends
+
+
+def test_folder_is_refused_as_a_photo(tmp_path):
+    with pytest.raises(ImageError, match="not a regular file: a folder"):
+        open_rgb(str(tmp_path))

@@ -4,14 +4,21 @@ empty and no-match states, opening a photo, uploads good and bad, and the two ma
 from __future__ import annotations
 
 import io
+import json
+import os
+import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
+from markdown_it import MarkdownIt
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 from ui_support import APP, build_demo_catalogue
 
 from nounlens.search.photos import MAX_UPLOAD_BYTES
+from nounlens.ui.roots import ALLOW_INDEX_ENV, roots_value
 
 pytestmark = pytest.mark.slow
 TIMEOUT = 120  # the first run loads the models
@@ -33,9 +40,14 @@ def search(at: AppTest, text: str) -> AppTest:
     return at.text_input(key="q").input(text).run()
 
 
+def unescaped(markdown: str) -> str:
+    """Text the page escaped for markdown (ui.text.plain), as the browser shows it."""
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
 def shown(at: AppTest) -> list[str]:
     """File names of the result grid, in order (each is the button that opens the photo)."""
-    return [b.label for b in at.button if b.key and b.key.startswith("open-")]
+    return [unescaped(b.label) for b in at.button if b.key and b.key.startswith("open-")]
 
 
 def scores(at: AppTest) -> list[float]:
@@ -81,7 +93,7 @@ def test_free_text_and_arithmetic(page):
 
 def test_threshold_hides_weak_matches_and_says_no_good_match(page):
     at = search(page, "cat")
-    at = at.slider(key="threshold").set_value(0.0).run()
+    at = at.slider(key="threshold").set_value(-1.0).run()
     all_scores = scores(at)
     assert shown(at)[0] == "chelsea-the-cat.png" and len(all_scores) >= 10
     cut = round((all_scores[0] + all_scores[1]) / 2, 2)  # between the best and the runner-up
@@ -96,11 +108,73 @@ def test_threshold_hides_weak_matches_and_says_no_good_match(page):
 
 
 def test_how_many(page):
-    at = page.slider(key="threshold").set_value(0.0).run()
+    at = page.slider(key="threshold").set_value(-1.0).run()
     at = search(at, "photograph")
     assert len(shown(at)) == 18  # all of the gallery under the default 20
     at = at.select_slider(key="k").set_value(10).run()
     assert len(shown(at)) == 10
+
+
+def page_ids(at: AppTest) -> list[int]:
+    """Catalogue ids of the result grid, in order (from the keys of the buttons that open them)."""
+    return [int(b.key.split("-", 1)[1]) for b in at.button if b.key and b.key.startswith("open-")]
+
+
+def cli_ids(catalogue, query: str, k: int, *flags: str) -> list[int]:
+    out = subprocess.run([sys.executable, "-m", "nounlens", "search", query, "-k", str(k), "--json", *flags,
+                          "--catalogue", str(catalogue)], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert out.returncode == 0, out.stderr
+    return [r["id"] for r in json.loads(out.stdout)]
+
+
+def test_page_ranks_as_the_cli_does(page, demo):
+    catalogue, _ = demo
+    at = search(page.slider(key="threshold").set_value(-1.0).run().select_slider(key="k").set_value(10).run(), "person")
+    no_exceptions(at)
+    assert page_ids(at) == cli_ids(catalogue, "person", 10)  # the default re-ranking on both sides
+
+
+def test_page_switches_give_the_cli_plain_ranking(page, demo):
+    catalogue, _ = demo
+    at = page.slider(key="threshold").set_value(-1.0).run().select_slider(key="k").set_value(10).run()
+    at = search(at.checkbox(key="no_hierarchy").check().run().checkbox(key="no_feedback").check().run(), "person")
+    no_exceptions(at)
+    plain = cli_ids(catalogue, "person", 10, "--no-hierarchy", "--no-feedback")
+    assert page_ids(at) == plain and plain != cli_ids(catalogue, "person", 10)  # "person" ranks differently
+
+
+def markdown_sent(at: AppTest) -> list[str]:
+    """Every piece of markdown the page sent: messages, captions, button labels and tooltips."""
+    kinds = ("markdown", "caption", "info", "warning", "error", "success")
+    return ([e.value for kind in kinds for e in getattr(at, kind)] + [b.label for b in at.button]
+            + [b.help for b in at.button if b.help] + [c for img in at.get("image") for c in img.captions])
+
+
+def rendered_tokens(markdown: str) -> list:
+    tokens = MarkdownIt("commonmark").enable("strikethrough").parse(markdown)
+    return tokens + [child for t in tokens for child in (t.children or [])]
+
+
+def test_query_text_is_never_markdown(demo, monkeypatch):
+    catalogue, _ = demo
+    monkeypatch.setenv("NOUNLENS_CATALOGUE", str(catalogue))
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    query = "![x](http://host/x.png) <img src=http://host/y.png> [z](http://host/)"
+    at.query_params["q"] = query  # a shared link: ?q=...
+    at = at.run()
+    no_exceptions(at)
+    sent = markdown_sent(at)
+    assert any(query in unescaped(m) for m in sent)  # the query is shown, as typed
+    kinds = {t.type for m in sent for t in rendered_tokens(m)}
+    assert not kinds & {"image", "link_open", "html_inline", "html_block"}, kinds
+
+
+def test_error_details_are_off(page):
+    from streamlit import config
+
+    no_exceptions(page)
+    assert config.get_option("client.showErrorDetails") == "none"  # the traceback goes to the server log
 
 
 def test_malformed_query_is_a_message(page):
@@ -111,13 +185,13 @@ def test_malformed_query_is_a_message(page):
 
 def test_open_a_result_shows_its_nouns_and_similar_photos(page):
     at = search(page, "espresso")
-    at = at.button(key=next(b.key for b in at.button if b.label == "coffee.png")).click().run()
+    at = at.button(key=next(b.key for b in at.button if unescaped(b.label) == "coffee.png")).click().run()
     no_exceptions(at)
     assert at.radio(key="view").value == "Photo"
     nouns = next(m.value for m in at.markdown if m.value.startswith("- **"))
     assert "**espresso**" in nouns and "strong black coffee" in nouns  # names with glosses
     similar = [b.label for b in at.button if b.key and b.key.startswith("similar-")]
-    assert len(similar) == 10 and "coffee.png" not in similar
+    assert len(similar) == 10 and "coffee.png" not in map(unescaped, similar)
     at = at.button(key=next(b.key for b in at.button if b.label == similar[0])).click().run()  # browse on
     assert any(similar[0] in (img.captions[0] if img.captions else "") for img in at.get("image"))
 
@@ -140,7 +214,8 @@ def test_bad_uploads_get_a_message_not_a_traceback(page, demo):
         at = upload(page, name, data, "application/octet-stream")
         no_exceptions(at)
         assert at.error, name
-        assert name in at.error[0].value or "uploaded image" in at.error[0].value, at.error[0].value
+        message = unescaped(at.error[0].value)
+        assert name in message or "uploaded image" in message, message
     assert "limit" in upload(page, "huge.jpg", cases["huge.jpg"], "image/jpeg").error[0].value
 
 
@@ -151,7 +226,7 @@ def test_upload_a_photo(page, demo):
     at = upload(page, "my-coffee.jpg", buf.getvalue(), "image/jpeg")
     no_exceptions(at)
     assert "**espresso**" in next(m.value for m in at.markdown if m.value.startswith("- **"))
-    assert [b.label for b in at.button if b.key and b.key.startswith("upsim-")][0] == "coffee.png"
+    assert [unescaped(b.label) for b in at.button if b.key and b.key.startswith("upsim-")][0] == "coffee.png"
 
 
 def test_maps(page, demo):
@@ -172,6 +247,7 @@ def test_maps(page, demo):
 def test_no_catalogue_then_index_a_folder_from_the_page(demo, tmp_path, monkeypatch):
     _, gallery = demo
     monkeypatch.setenv("NOUNLENS_CATALOGUE", str(tmp_path / "new-catalogue"))
+    monkeypatch.setenv(ALLOW_INDEX_ENV, roots_value([gallery.parent, tmp_path]))
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
     no_exceptions(at)
     assert any("No catalogue at" in i.value for i in at.info)

@@ -1,5 +1,6 @@
 """The UI in a real browser: `nounlens ui` on a free localhost port, driven by Debian's headless Chromium
-through Playwright. Type a noun, pick a suggestion, see the expected photo first, open it, read its nouns.
+through Playwright. Type a noun, pick a suggestion, see the expected photo first, open it, read its nouns;
+and a query in a shared link shows as typed, fetching nothing.
 
 Screenshots go to the test's temporary folder; with NOUNLENS_UPDATE_SCREENSHOTS=1 they also replace the
 ones in docs/ that the README shows.
@@ -14,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -102,5 +104,21 @@ def test_search_pick_suggestion_open_result(server, tmp_path):
             expect(page.locator("[class*='st-key-similar-'] button").filter(visible=True)).to_have_count(10)
             expect(page.locator("[data-testid='stException']")).to_have_count(0)
             shot(page, tmp_path, "ui-photo.png")
+        finally:
+            browser.close()
+
+
+def test_query_in_a_link_shows_as_typed_and_fetches_nothing(server):
+    expect = sync_api.expect
+    query = "![x](http://nounlens-test.invalid/x.png)"
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 860})
+            requested: list[str] = []
+            page.on("request", lambda r: requested.append(r.url))
+            page.goto(f"{server}/?q={urllib.parse.quote(query)}")
+            expect(page.get_by_text(f"“{query}” (free text)")).to_be_visible(timeout=120_000)
+            assert requested and {urllib.parse.urlsplit(u).hostname for u in requested} == {"127.0.0.1"}
         finally:
             browser.close()

@@ -3,6 +3,9 @@ photos, upload checks, and how `nounlens ui` starts Streamlit."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from ui_support import build_demo_catalogue
@@ -12,6 +15,7 @@ from nounlens.search.maps import UMAP_MIN, project_2d
 from nounlens.search.photos import MAX_UPLOAD_BYTES, check_upload
 from nounlens.search.suggest import last_term
 from nounlens.ui.launch import streamlit_argv
+from nounlens.ui.roots import ALLOW_INDEX_ENV, allowed_roots, roots_value
 
 
 @pytest.fixture(scope="module")
@@ -109,6 +113,22 @@ def test_ui_listens_on_localhost_and_serves_no_static_files():
     opts = dict(zip(argv[5::2], argv[6::2], strict=True))
     assert opts["--server.address"] == "127.0.0.1" and opts["--server.port"] == "8501"
     assert opts["--server.enableStaticServing"] == "false" and opts["--browser.gatherUsageStats"] == "false"
+    assert opts["--client.showErrorDetails"] == "none"  # one line in the browser, the traceback in the log
     assert streamlit_argv(9000, "0.0.0.0")[argv.index("--server.address") + 1] == "0.0.0.0"
     with pytest.raises(NounlensError):
         streamlit_argv(70000)
+
+
+def test_allow_index_roots_are_resolved_and_must_be_folders(tmp_path):
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "photos")
+    assert allowed_roots({ALLOW_INDEX_ENV: roots_value([tmp_path / "link"])}) == [(tmp_path / "photos").resolve()]
+    assert allowed_roots({}) == [] and allowed_roots({ALLOW_INDEX_ENV: "not json"}) == []  # off, not open
+    with pytest.raises(NounlensError, match="no such folder"):
+        roots_value([tmp_path / "none"])
+
+
+def test_ui_with_a_missing_allow_index_folder_is_one_line(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "nounlens", "ui", "--allow-index", str(tmp_path / "none"),
+                          "--catalogue", str(tmp_path / "cat")], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1 and "no such folder" in out.stderr and len(out.stderr.strip().splitlines()) == 1

@@ -13,7 +13,8 @@ from pathlib import Path
 from nounlens.bench import report
 from nounlens.data.errors import NounlensError
 
-STAGES = ("ingest", "embedding", "scale")
+STAGES = ("ingest", "embedding", "scale", "cli")
+MODULES = {"cli": "cli_startup"}  # a stage's module where its name differs
 
 
 def _measure(stage: str, data: Path, quick: bool, other_python: str | None) -> tuple[dict, str]:
@@ -25,6 +26,10 @@ def _measure(stage: str, data: Path, quick: bool, other_python: str | None) -> t
         from nounlens.bench import embedding
 
         return embedding.run(data, quick)
+    if stage == "cli":
+        from nounlens.bench import cli_startup
+
+        return cli_startup.run(quick)
     from nounlens.bench import scale
 
     return scale.run(quick=quick, data=data)
@@ -40,12 +45,19 @@ def _earlier(out: str | Path, quick: bool, skip: tuple[str, ...]) -> dict[str, d
     if old.get("info", {}).get("quick") != quick:
         return {}
     when = old["info"].get("date")
-    return {k: {"measured": when} | r for k, r in old.get("results", {}).items()
+    return {k: {"measured": when} | _int_keys(r) for k, r in old.get("results", {}).items()
             if k in STAGES and k not in skip and isinstance(r, dict)}
 
 
+def _int_keys(value):
+    """JSON wrote int keys (the scale stage's sizes) as strings; make them ints again."""
+    if isinstance(value, dict):
+        return {int(k) if isinstance(k, str) and k.isdigit() else k: _int_keys(v) for k, v in value.items()}
+    return [_int_keys(v) for v in value] if isinstance(value, list) else value
+
+
 def _markdown(stage: str, r: dict) -> str:
-    module = importlib.import_module(f"nounlens.bench.{stage}")
+    module = importlib.import_module(f"nounlens.bench.{MODULES.get(stage, stage)}")
     return module.markdown(r)
 
 
@@ -56,7 +68,7 @@ def _save_json(out: str | Path, info: dict, results: dict) -> None:
 
 
 def targets(results: dict) -> list[list[object]]:
-    """[what, target, measured, met] for every target of issue 12 this run measured."""
+    """[what, target, measured, met] for every target (issues 12 and 20) this run measured."""
     rows = []
 
     def row(what: str, target: str, value: float | None, ok: bool | None, unit: str = "") -> None:
@@ -81,9 +93,9 @@ def targets(results: dict) -> list[list[object]]:
         if t["int8_offered"]:
             row("`index --int8` end to end", "≥ 120 photos/s", emb["index_int8"]["per_s"],
                 emb["index_int8"]["per_s"] >= 120, "/s")
-    sc = results.get("scale")
-    if isinstance(sc, dict):
-        rows += [list(r) for r in sc.get("targets", [])]
+    for stage in ("scale", "cli"):  # stages that list their own target rows
+        if isinstance(results.get(stage), dict):
+            rows += [list(r) for r in results[stage].get("targets", [])]
     return rows
 
 
@@ -120,7 +132,7 @@ def run(data: str | Path, quick: bool = False, other_python: str | None = None,
     info["loadavg_end"] = report.loadavg()
     info["minutes"] = (time.perf_counter() - t0) / 60
     rows = targets(results)
-    summary = ["## Targets (issue 12)", ""] + (report.table(["what", "target", "measured", ""], rows) if rows
+    summary = ["## Targets (issues 12 and 20)", ""] + (report.table(["what", "target", "measured", ""], rows) if rows
                                                   else ["(no stage with a target ran)"])
     if quick:
         summary += ["", "A `--quick` run: fewer photos and runs, so the figures are rougher (top-1 on a fifth of "

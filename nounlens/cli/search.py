@@ -7,10 +7,31 @@ import argparse
 
 from nounlens.cli.common import Subparsers, add_common, add_ranking, emit, open_engine, result_lines
 
+QUERY_HELP = """\
+queries (several can be joined with + and -):
+  nouns       nounlens search okapi
+              any of WordNet's 82,115 nouns by any of its lemmas ("golden
+              retriever", plurals too), in its most common sense
+  senses      nounlens search "crane%bird"
+              WORD%HINT: the sense whose gloss, lemmas or hypernyms mention
+              HINT, else the one clearly nearest to it in meaning
+              (crane%machine); a hint that fits no sense is an error that
+              lists the senses
+  wnids       nounlens search n02012849
+              a WordNet 3.0 noun synset by its id
+  arithmetic  nounlens search "2*dog + beach - water"
+              weighted terms (weights from -1000 to 1000), added and
+              subtracted
+  free text   nounlens search "a red sports car"
+              anything else, read by the text model; text with no word the
+              model knows ("xyzzyplugh") is an error
+"""
+
 
 def add_search(sub: Subparsers, verb: str) -> None:
-    p = sub.add_parser(verb, help="photos for a noun, free text or arithmetic ('2*dog + beach - water')")
-    p.add_argument("query", nargs="+")
+    p = sub.add_parser(verb, help="photos for a noun, free text or arithmetic ('2*dog + beach - water')",
+                       epilog=QUERY_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("query", nargs="+", help="a noun, WORD%%HINT, a wnid, arithmetic or free text (below)")
     add_ranking(p)
     add_common(p, 10)
 

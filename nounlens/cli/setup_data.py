@@ -1,5 +1,6 @@
-"""Set-up step (scripts/setup.sh): WordNet for nltk, the ImageNet check, the ONNX export and the
-default encoder's noun-vector table, so the first search does not pay for them."""
+"""Set-up step (scripts/setup.sh): WordNet for nltk and its memory-mapped noun table, the ImageNet check,
+the ONNX exports (the backbone, and MiniLM checked against sentence-transformers) and each encoder's
+noun-vector table, so the first search pays for none of them."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import sys
 
 from nounlens.data.wordnet import imagenet_rows, install_nltk_wordnet, load_wordnet
 from nounlens.models.backbone import Backbone
-from nounlens.models.text import get_encoder, noun_vectors
+from nounlens.models.text import MiniLM, get_encoder, noun_vectors
 
 
 def main(encoders: list[str]) -> None:
@@ -16,7 +17,10 @@ def main(encoders: list[str]) -> None:
     imagenet_rows()
     Backbone().onnx_path()
     for name in encoders:
-        table = noun_vectors(get_encoder(name), wordnet)
+        encoder = get_encoder(name)
+        if isinstance(encoder, MiniLM):
+            encoder.onnx_path()
+        table = noun_vectors(encoder, wordnet)
         print(f"[setup] {name}: {int(table.covered.sum()):,} of {len(wordnet):,} WordNet nouns have vectors")
 
 

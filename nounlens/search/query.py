@@ -15,7 +15,13 @@ from nounlens.models.text import NounVectors, TextEncoder, unit_rows
 WNID = re.compile(r"^n\d{8}$")
 # + and - are operators only at the start or after whitespace, so "t-shirt" stays one term
 SPLIT = re.compile(r"(?:^|\s+)([+-])\s*")
-WEIGHT = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*\*\s*(.+)$")
+WEIGHT = re.compile(r"^\s*((?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*\*\s*(.+)$")
+MAX_WEIGHT = 1000.0  # beyond this a weight only overflows float32 sums; it cannot mean anything more
+# A hint that no gloss, lemma or hypernym mentions picks a sense by meaning only when one sense is clearly
+# nearest: cosine at least SENSE_MIN, and SENSE_MARGIN ahead of the next ("crane%machine" is 0.19 and 0.06
+# ahead; "crane%origami" 0.21 but 0.003 ahead, "crane%banana" 0.05: those are errors that list the senses).
+SENSE_MIN, SENSE_MARGIN = 0.15, 0.03
+SENSES_LISTED = 8
 
 
 @dataclass
@@ -58,7 +64,7 @@ def parse(query: str) -> list[Term]:
         weight = 1.0
         m = WEIGHT.match(part)
         if m:
-            weight, part = float(m.group(1)), m.group(2).strip()
+            weight, part = _weight(m.group(1), query), m.group(2).strip()
         if "*" in part or not re.search(r"\w", part):
             raise NounlensError(f"malformed query term {part!r} in {query!r}")
         hint = None
@@ -71,6 +77,20 @@ def parse(query: str) -> list[Term]:
     if not terms:
         raise NounlensError(f"malformed query {query!r}")
     return terms
+
+
+def _weight(text: str, query: str) -> float:
+    weight = float(text)
+    if not abs(weight) <= MAX_WEIGHT:  # inf too
+        raise NounlensError(f"weight {text} in {query!r} is out of range: a weight is a number from "
+                            f"-{MAX_WEIGHT:,.0f} to {MAX_WEIGHT:,.0f}")
+    return weight
+
+
+def _short(gloss: str, width: int = 40) -> str:
+    """A gloss's first clause without its asides, cut at a word to about `width` characters."""
+    text = gloss.split(";")[0].split(" (")[0]
+    return text if len(text) <= width else text[:width].rsplit(" ", 1)[0] + "…"
 
 
 class QueryEncoder:
@@ -86,8 +106,8 @@ class QueryEncoder:
                                 "encoder, so it is not searchable with it; try --encoder minilm")
         return np.asarray(self.nouns.matrix[row], dtype=np.float32)
 
-    def pick_sense(self, rows: list[int], hint: str) -> int:
-        """The sense whose gloss, lemmas or hypernyms mention the hint; else the nearest in meaning."""
+    def literal_sense(self, rows: list[int], hint: str) -> int | None:
+        """The first sense whose lemmas, hypernyms' lemmas or gloss mention the hint, if any."""
         wn, h = self.wordnet, lemma_key(hint)
         for row in rows:
             words = {lemma_key(x) for x in wn.lemmas[row]}
@@ -95,10 +115,43 @@ class QueryEncoder:
                 words.update(lemma_key(x) for x in wn.lemmas[a])
             if h in words or re.search(rf"\b{re.escape(hint.lower())}", wn.glosses[row].lower()):
                 return row
-        hint_vec = self.encoder.encode([hint])[0]
-        if not hint_vec.any():
-            raise NounlensError(f"sense hint {hint!r} matches no sense and has no vector")
-        return max(rows, key=lambda r: float(np.dot(self.nouns.matrix[r], hint_vec)))
+        return None
+
+    def pick_sense(self, rows: list[int], hint: str, word: str = "") -> int:
+        """The sense the hint mentions (`literal_sense`); else the one clearly nearest to it in meaning
+        (SENSE_MIN, SENSE_MARGIN); else an error that lists each sense with a hint that picks it."""
+        row = self.literal_sense(rows, hint)
+        if row is not None:
+            return row
+        if self.encoder.covers(hint):
+            sims = np.asarray(self.nouns.matrix[rows], dtype=np.float32) @ self.encoder.encode([hint])[0]
+            sims[~self.nouns.covered[rows]] = -np.inf
+            best = np.sort(sims)[::-1]
+            if best[0] >= SENSE_MIN and (len(best) == 1 or best[0] - best[1] >= SENSE_MARGIN):
+                return rows[int(np.argmax(sims))]
+        raise NounlensError(self.no_sense_message(word or hint, hint))
+
+    def no_sense_message(self, word: str, hint: str) -> str:
+        """`crane%xyz: no sense of "crane" matches "xyz"; try crane%bird (wading bird), ...` (one line)."""
+        senses = self.wordnet.senses_of(word)
+        tries = [self.sense_hint(word, row) for row in senses[:SENSES_LISTED]]
+        more = f", … ({len(senses) - SENSES_LISTED} more)" if len(senses) > SENSES_LISTED else ""
+        return f'{word}%{hint}: no sense of "{word}" matches "{hint}"; try {", ".join(tries)}{more}'
+
+    def sense_hint(self, word: str, row: int) -> str:
+        """`word%hint (what it is)` for one sense: the first short hint that picks exactly it (its
+        hypernym's head word, the hypernym, its other lemmas, its grandparents), else its wnid."""
+        wn, rows = self.wordnet, self.wordnet.lookup(word)
+        parents = [wn.lemmas[h][0] for h in wn.hypernyms[row]]
+        what = parents[0].replace("_", " ") if parents else _short(wn.glosses[row])
+        tries = [p.split("_")[-1] for p in parents] + parents + list(wn.lemmas[row])
+        tries += [wn.lemmas[g][0] for h in wn.hypernyms[row] for g in wn.hypernyms[h]]
+        for hint in (t.replace("_", " ") for t in tries):
+            if lemma_key(hint) != lemma_key(word) and self.literal_sense(rows, hint) == row:
+                if hint == what:
+                    what = _short(wn.glosses[row])
+                return f"{word}%{hint} ({what})"
+        return f"{wn.wnids[row]} ({what})"
 
     def resolve(self, term: Term) -> Resolved:
         text = term.text
@@ -109,15 +162,15 @@ class QueryEncoder:
             return Resolved(term, self.noun_vector(row), row, "wnid")
         rows = self.wordnet.lookup(text)
         if rows and term.hint:
-            row = self.pick_sense(rows, term.hint)
+            row = self.pick_sense(rows, term.hint, text)
             return Resolved(term, self.noun_vector(row), row, "sense")
         if term.hint:
             raise NounlensError(f"'{text}' is not a WordNet noun, so it has no senses to pick with %{term.hint}")
         if rows:
             row = self.wordnet.default_sense(text)
             return Resolved(term, self.noun_vector(row), row, "noun")
-        vec = self.encoder.encode([text])[0]
-        if not vec.any():
+        vec = self.encoder.encode([text])[0] if self.encoder.covers(text) else np.zeros(1)
+        if not vec.any():  # no word of it known: MiniLM would still map its word pieces somewhere
             raise NounlensError(f"unknown word {text!r}: not a WordNet noun and not in the {self.encoder.name} "
                                 "vocabulary")
         return Resolved(term, vec, None, "free text")

@@ -1,4 +1,8 @@
-from nounlens.data.wordnet import N_NOUNS, imagenet_rows, imagenet_wnids, lemma_key, load_wordnet
+import numpy as np
+import pytest
+
+from nounlens.data.columns import load_columns
+from nounlens.data.wordnet import N_NOUNS, imagenet_rows, imagenet_wnids, lemma_key, load_wordnet, table_dir
 
 
 def test_all_noun_synsets_with_wnids_and_glosses():
@@ -43,3 +47,28 @@ def test_imagenet_classes_agree_with_wordnet():
     rows = imagenet_rows()
     wn = load_wordnet()
     assert wn.noun(rows[0]).name == "tench"
+
+
+def test_the_noun_table_is_memory_mapped_arrays_not_a_pickle():
+    load_wordnet()
+    columns = load_columns(table_dir())
+    assert {"wnids", "keys", "glosses.blob", "lemmas.ends", "hypernyms.values", "depth"} <= set(columns)
+    assert all(isinstance(a.base, np.memmap) and not a.flags.writeable for a in columns.values())
+    assert not list(table_dir().glob("*.pkl"))
+
+
+def test_senses_of_puts_the_most_likely_sense_first():
+    wn = load_wordnet()
+    crane = [wn.wnids[r] for r in wn.senses_of("crane")]
+    assert crane[:2] == ["n03126707", "n02012849"]  # the machine and the bird, then the named entities
+    assert sorted(crane) == sorted(wn.wnids[r] for r in wn.lookup("crane"))
+    assert wn.senses_of("qwertyzzz") == [] and wn.default_sense("qwertyzzz") is None
+
+
+@pytest.mark.slow
+def test_the_cached_table_is_what_nltk_reads_from_wordnet():
+    from nounlens.data.wordnet import _build_table, table_columns
+
+    fresh, cached = table_columns(_build_table()), load_columns(table_dir())
+    assert set(fresh) == set(cached)
+    assert all(np.array_equal(fresh[name], cached[name]) for name in fresh)

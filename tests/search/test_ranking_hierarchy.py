@@ -41,6 +41,14 @@ def test_subtree_of_dog_holds_the_dog_breeds_and_okapi_has_none(scorer):
     assert np.all(plain[under] < 1.0)
 
 
+def test_exact_queries_are_nouns_at_or_above_imagenet_classes(scorer):
+    wn = scorer.wordnet
+    dog, okapi, beagle = (wn.lookup(w)[0] for w in ("dog", "okapi", "beagle"))
+    assert scorer.exact([(dog, 1.0)]) and scorer.exact([(beagle, 1.0)]) and scorer.exact([(okapi, 1.0), (dog, 2.0)])
+    assert not scorer.exact([(okapi, 1.0)]) and not scorer.exact([(dog, -1.0)]) and not scorer.exact([(None, 1.0)])
+    assert not ClassScorer(scorer.nouns, wn, subtree=False).exact([(dog, 1.0)])
+
+
 def test_label_scores_rows_subset_matches_the_full_table(scorer):
     rng = np.random.default_rng(0)
     logits = rng.normal(0, 3, (4, 1000)).astype(np.float32)

@@ -18,12 +18,12 @@ def test_expand_query_lifts_what_looks_like_the_best_results():
     # five candidates: 0 and 1 score best and look alike; 3 looks like them but scores low; 2 and 4 do not
     features = np.array([[1, 0, 0], [0.9, 0.1, 0], [0, 0, 1], [1, 0.05, 0], [0, 1, 0]], dtype=np.float32)
     scores = np.array([0.9, 0.8, 0.7, 0.5, 0.6], dtype=np.float32)
-    out = expand_query(scores, features, top=2, weight=0.5)
     looks = centred(features)
+    out = expand_query(scores, looks, top=2, weight=0.5)
     query = looks[:2].mean(0)
     assert np.allclose(out, (scores + 0.5 * looks @ query / np.linalg.norm(query)) / 1.5, atol=1e-6)
     assert np.argsort(-out)[:3].tolist() == [0, 1, 3]  # the look-alike overtakes 2 and 4
-    assert np.array_equal(expand_query(scores, features, weight=0), scores)
+    assert np.array_equal(expand_query(scores, looks, top=2, weight=0), scores)
 
 
 def test_look_alikes_weigh_from_the_floor_up():

@@ -19,7 +19,17 @@ from nounlens.data.errors import NounlensError
 from nounlens.data.wordnet import WordNet, imagenet_rows, imagenet_wnids, load_wordnet
 from nounlens.models.features import extract_features
 from nounlens.models.text import NounVectors
-from nounlens.search.ranking import NEIGHBOUR_POOL, RERANK, ClassScorer, look_alikes, rerank, smooth
+from nounlens.search.ranking import (
+    DEFAULT,
+    NEIGHBOUR_POOL,
+    RERANK,
+    Candidates,
+    ClassScorer,
+    Ranking,
+    look_alikes,
+    rerank,
+    smooth,
+)
 from nounlens.trainer.quality import metrics
 
 SEEN_KS = (1, 2, 5, 10, 20)
@@ -40,9 +50,17 @@ class Gallery:
     rows: np.ndarray  # (N,) WordNet row of each photo's label
     classes: list[dict]  # classes.csv rows, each with "row" and "group" added
     features: np.ndarray  # (N, 1280) float32
+    above: dict[int, set[int]] = field(default_factory=dict)  # class row -> it and its WordNet ancestors
 
     def class_rows(self, group: str | None = None) -> list[int]:
         return [c["row"] for c in self.classes if group is None or c["group"] == group]
+
+    def right(self, targets: int | set[int]) -> np.ndarray:
+        """(N,) bool: photos that are right for a query meant to find `targets` (rows): labelled with one
+        of them or with a noun under one in WordNet (a Windsor chair is right for "chair")."""
+        targets = {targets} if isinstance(targets, int | np.integer) else set(targets)
+        rows = [r for r in {c["row"] for c in self.classes} if self.above.get(r, {r}) & targets]
+        return np.isin(self.rows, rows)
 
 
 @dataclass
@@ -89,7 +107,8 @@ def load_gallery(root: Path, wordnet: WordNet, backbone, per_class: int | None =
     photos = _limit(load_labelled(folder), per_class)
     fs = extract_features([p.path for p in photos], backbone, progress=progress, desc="caltech gallery")
     rows = np.array([wordnet.row_of[p.wnid] for p in photos])
-    return Gallery(photos, rows, classes, fs.center())
+    above = {c["row"]: wordnet.ancestors(c["row"]) | {c["row"]} for c in classes}
+    return Gallery(photos, rows, classes, fs.center(), above)
 
 
 def load_seen(root: Path, backbone, per_class: int | None = None, progress: bool = True,
@@ -126,12 +145,20 @@ Embed = Callable[[np.ndarray], np.ndarray]  # float32 features (N, 1280) -> unit
 class Method:
     """How a method scores photos against nouns: the cosine of embedded vectors, or, with a `scorer`,
     hierarchy-aware through the ImageNet classes; with `feedback`, helped by the rest of the collection
-    (search.ranking). Each exactly as `Engine.search` and `Engine.label` do."""
+    (search.ranking, under `settings`). Each exactly as `Engine.search` and `Engine.label` do."""
 
     def __init__(self, embed: Embed, nouns: NounVectors, backbone, scorer: ClassScorer | None = None,
-                 feedback: bool = False):
+                 feedback: bool = False, settings: Ranking = DEFAULT):
         self.embed, self.nouns, self.backbone, self.scorer, self.feedback = embed, nouns, backbone, scorer, feedback
+        self.settings = settings
         self.matrix = np.asarray(nouns.matrix, dtype=np.float32)
+        self._embedded: tuple[np.ndarray, np.ndarray] | None = None
+
+    def vectors(self, features: np.ndarray) -> np.ndarray:
+        """The photos' text-space vectors, embedded once per feature array (every query reuses them)."""
+        if self._embedded is None or self._embedded[0] is not features:
+            self._embedded = (features, self.embed(features))
+        return self._embedded[1]
 
     def label(self, features: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         """(N, nouns) scores of every noun, or of `rows`, for each photo alone; uncovered nouns score -inf."""
@@ -169,20 +196,35 @@ class Method:
         return np.stack([smooth(own[j], theirs[[at[int(p)] for p in pos]], w)
                          for j, (pos, w) in enumerate(picks)]) if len(which) else own
 
-    def rank(self, features: np.ndarray, row: int) -> np.ndarray:
-        """(N,) scores of the photos for the noun `row` as a query; with a scorer or feedback, the top
-        RERANK by cosine are re-scored and everything else stays below them, as in the engine."""
-        cos = self.embed(features) @ self.matrix[row]
-        if self.scorer is None and not self.feedback:
-            return cos
+    def candidates(self, features: np.ndarray, vec: np.ndarray,
+                   terms: list[tuple[int | None, float]]) -> tuple[np.ndarray, np.ndarray, Candidates]:
+        """A query's cosine to every photo, and the top RERANK of them as re-ranking sees them."""
+        cos = self.vectors(features) @ np.asarray(vec, dtype=np.float32)
         cand = np.argsort(-cos, kind="stable")[:RERANK]
-        out = cos - 10.0  # below any re-scored candidate
         probs = self.probs(features[cand]) if self.scorer is not None else None
-        out[cand] = rerank(cos[cand], features[cand], self.matrix[row], [(row, 1.0)], self.scorer, probs, self.feedback)
-        return out
+        return cos, cand, Candidates.of(cos[cand], features[cand], vec, terms, self.scorer, probs)
+
+    def rank(self, features: np.ndarray, row: int) -> np.ndarray:
+        """(N,) scores of the photos for the noun `row` as a query (see `rank_query`)."""
+        return self.rank_query(features, self.matrix[row], [(row, 1.0)])
+
+    def rank_query(self, features: np.ndarray, vec: np.ndarray, terms: list[tuple[int | None, float]]) -> np.ndarray:
+        """(N,) scores of the photos for a query; with a scorer or feedback, the top RERANK by cosine are
+        re-scored by search.ranking.rerank and everything else stays below them, as in the engine."""
+        if self.scorer is None and not self.feedback:
+            return self.vectors(features) @ np.asarray(vec, dtype=np.float32)
+        cos, cand, candidates = self.candidates(features, vec, terms)
+        return spread(cos, cand, rerank(candidates, self.settings, self.feedback))
 
     def probs(self, features: np.ndarray) -> np.ndarray:
         return self.backbone.class_probs(features)
+
+
+def spread(cos: np.ndarray, cand: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Every photo's score: the candidates' re-ranked scores, the rest below all of them."""
+    out = cos - 10.0
+    out[cand] = scores
+    return out
 
 
 def seen_classes(seen: SeenSet, method: Method, logits: np.ndarray) -> dict:
@@ -219,17 +261,20 @@ def zero_shot_labelling(gallery: Gallery, method: Method, wordnet: WordNet, grou
 
 
 def text_to_photo(gallery: Gallery, method: Method) -> dict:
-    """Each class noun as a query over the whole gallery: precision@5/10 and mean AP per group."""
+    """Each class noun as a query over the whole gallery: precision@5/10 and mean AP per group, a photo
+    right when its label is the noun or under it (Gallery.right; "map_exact": its label only)."""
     per_class = {}
     for c in gallery.classes:
         scores = method.rank(gallery.features, c["row"])
-        per_class[c["wnid"]] = metrics.retrieval(gallery.rows == c["row"], scores, RETRIEVAL_KS) | {
+        per_class[c["wnid"]] = metrics.retrieval(gallery.right(c["row"]), scores, RETRIEVAL_KS) | {
+            "ap_exact": metrics.average_precision(gallery.rows == c["row"], scores),
             "group": c["group"], "name": c["name"], "covered": bool(method.nouns.covered[c["row"]])}
     out = {}
     for group in GROUPS:
         rows = [v for v in per_class.values() if v["group"] == group]
         if rows:
-            out[group] = {"classes": len(rows), "map": float(np.mean([r["ap"] for r in rows]))} | {
+            out[group] = {"classes": len(rows), "map": float(np.mean([r["ap"] for r in rows])),
+                          "map_exact": float(np.mean([r["ap_exact"] for r in rows]))} | {
                 f"p@{k}": float(np.mean([r[f"p@{k}"] for r in rows])) for k in RETRIEVAL_KS}
     out["per_class"] = per_class
     return out

@@ -86,3 +86,54 @@ def test_the_report_is_written(run):
 @pytest.mark.shared
 def test_the_zero_shot_picture_is_written(run):
     assert (run.dir / "quality-zeroshot.jpg").stat().st_size > 10_000
+
+
+@pytest.fixture(scope="module")
+def honest(run) -> dict:
+    return run.result["honest"]["glove"]
+
+
+@pytest.mark.shared
+def test_held_out_and_all_fold_figures_are_reported_for_every_group(honest):
+    for key in ("held_out_map", "all_fold_map", "conse_map", "default_map"):
+        assert set(honest["cv"][key]) == {"strict", "hypernym", "imagenet"}
+        assert all(0.0 <= v <= 1.0 for v in honest["cv"][key].values())
+
+
+@pytest.mark.shared
+def test_every_fold_has_its_own_setting_and_a_third_of_the_classes(honest):
+    assert len(honest["cv"]["fold_settings"]) == 3 and sorted(honest["cv"]["fold_classes"]) == [30, 30, 31]
+
+
+@pytest.mark.shared
+def test_the_five_worst_classes_are_listed(honest):
+    worst = honest["cv"]["worst"]
+    drops = [w["held_out"] - w["conse"] for w in worst]
+    assert len(worst) == 5 and drops == sorted(drops)
+
+
+@pytest.mark.shared
+def test_lemmas_and_everyday_words_are_measured(honest):
+    beyond = honest["beyond"]
+    assert beyond["lemmas_summary"]["queries"] > 91 and beyond["everyday_summary"]["queries"] >= 15
+    emu = next(q for q in beyond["lemmas"] if q["query"] == "Dromaius novaehollandiae")
+    assert emu["class"] == "emu" and 0.0 <= emu["ap"] <= 1.0
+
+
+@pytest.mark.shared
+def test_the_page_threshold_is_chosen_per_fold(honest):
+    t = honest["threshold"]
+    assert len(t["folds"]) == 3 and -1.0 < t["threshold"] < 1.5
+
+
+@pytest.mark.shared
+def test_the_picture_queries_right_counts_are_reported(honest):
+    assert set(honest["picture"]["default"]) == {"okapi", "pagoda", "menorah", "wheelchair", "sunflower", "euphonium",
+                                                 "pigeon", "Windsor_chair"}
+    assert all(0 <= n <= 8 for n in honest["picture"]["default"].values())
+
+
+@pytest.mark.shared
+def test_the_report_says_which_figures_are_held_out(run):
+    text = run.out.read_text()
+    assert "**held-out**" in text and "all-fold" in text and "### The page's threshold" in text

@@ -9,6 +9,13 @@ from nounlens.data.wordnet import WordNet
 from nounlens.trainer.quality import metrics
 
 
+class Rows(list):
+    """A list that also reads an item as WordNet's ragged columns do (`.row(i)`)."""
+
+    def row(self, i: int):
+        return self[i]
+
+
 class ToyWordNet:
     """A 7-node tree:      0
                          /   \\
@@ -19,8 +26,8 @@ class ToyWordNet:
                       6
     """
 
-    hypernyms = [(), (0,), (0,), (1,), (1,), (2,), (3,)]
-    children = [[1, 2], [3, 4], [5], [6], [], [], []]
+    hypernyms = Rows([(), (0,), (0,), (1,), (1,), (2,), (3,)])
+    children = Rows([[1, 2], [3, 4], [5], [6], [], [], []])
 
     within_hops = WordNet.within_hops  # the real hop query, over this toy tree
 

@@ -32,6 +32,14 @@ def verb_module(verb: str) -> ModuleType:
     return importlib.import_module(f"nounlens.cli.{VERBS[verb]}")
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line too, as every other error ("nounlens search: error: ...; see --help");
+    sub-commands' parsers are of this class as well."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 class _Version(argparse.Action):
     """--version, read from the installed metadata only when asked (importlib.metadata costs ~50 ms)."""
 
@@ -54,7 +62,7 @@ def chosen_verb(argv: list[str]) -> str | None:
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The parser: with `argv`, only the verb it names (else every verb), each declared by its module."""
-    parser = argparse.ArgumentParser(prog="nounlens", description="Search photos by any WordNet noun.")
+    parser = _Parser(prog="nounlens", description="Search photos by any WordNet noun.")
     parser.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     verb = chosen_verb(argv) if argv is not None else None

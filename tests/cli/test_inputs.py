@@ -21,12 +21,11 @@ def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
 
 
 def usage_error(out: subprocess.CompletedProcess) -> str:
-    """argparse's refusal: exit 2, usage, then one `error:` line and no traceback."""
+    """argparse's refusal: exit 2, one `error:` line (pointing at --help) and nothing else."""
     err = out.stderr.decode()
     assert out.returncode == 2 and "Traceback" not in err, err
-    errors = [line for line in err.splitlines() if "error:" in line]
-    assert len(errors) == 1, err
-    return errors[0]
+    assert len(err.strip().splitlines()) == 1 and "error:" in err and "--help" in err, err
+    return err.strip()
 
 
 @pytest.mark.parametrize("verb", [["search", "dog"], ["similar", "x.jpg"], ["label", "x.jpg"], ["nouns", "dog"]])

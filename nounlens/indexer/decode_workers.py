@@ -73,7 +73,8 @@ def _die_with_parent(parent: int) -> None:
 def _work(conn: mp.connection.Connection, job: Job, parent: int) -> None:
     """A worker's life: chunks of paths in, one (path, result) out per photo, until told to stop or the
     parent is gone; never a traceback."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # drops a Ctrl-C held since the parent started us
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     _die_with_parent(parent)
     try:
         while (paths := conn.recv()) is not None:
@@ -94,16 +95,22 @@ class _Worker:
 
 
 @contextmanager
-def _sigint_ignored() -> Iterator[None]:
-    """Start children with Ctrl-C ignored from their first instruction (Python keeps an ignored SIGINT)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+def _sigint_held() -> Iterator[None]:
+    """Start a child with Ctrl-C held back, not ignored and not lost: blocked in this thread, so the child
+    inherits the mask and drops a held Ctrl-C before it lets signals through (`_work`); and caught here
+    meanwhile (another thread may take the signal), then passed on once the child has started."""
+    main = threading.current_thread() is threading.main_thread()
+    caught: list[int] = []
+    old = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum)) if main else None
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, old)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        if main:
+            signal.signal(signal.SIGINT, old)
+            if caught:
+                signal.raise_signal(signal.SIGINT)
 
 
 class WorkerPool:
@@ -122,7 +129,7 @@ class WorkerPool:
         ours, theirs = self.ctx.Pipe()
         proc = self.ctx.Process(target=_work, args=(theirs, self.job, os.getpid()), daemon=True,
                                 name="nounlens-decode")
-        with _sigint_ignored():
+        with _sigint_held():
             proc.start()
         theirs.close()
         return _Worker(proc, ours)

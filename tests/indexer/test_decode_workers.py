@@ -72,12 +72,18 @@ def test_index_completes_when_a_decode_worker_is_killed(big_gallery, tmp_path):
     assert proc.returncode == 0 and json.loads(out)["added"] == len(list(big_gallery.iterdir()))
 
 
+def _sigint_as_at_a_terminal() -> None:
+    """A shell without job control starts background jobs with SIGINT ignored, and a child inherits that
+    (Python then never raises KeyboardInterrupt): give the indexer the default, as a terminal's process has."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture(scope="module")
 def interrupted(big_gallery, tmp_path_factory):
     """`nounlens index` given Ctrl-C (SIGINT to its whole process group, as a terminal sends it) while its
     workers decode: (exit status, stderr, its workers)."""
     proc, workers = started_with_workers(big_gallery, tmp_path_factory.mktemp("int") / "cat",
-                                         start_new_session=True)
+                                         start_new_session=True, preexec_fn=_sigint_as_at_a_terminal)
     os.killpg(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=300)
     return proc.returncode, err, workers

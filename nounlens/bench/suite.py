@@ -13,8 +13,8 @@ from pathlib import Path
 from nounlens.bench import report
 from nounlens.data.errors import NounlensError
 
-STAGES = ("ingest", "embedding", "scale", "cli")
-MODULES = {"cli": "cli_startup"}  # a stage's module where its name differs
+STAGES = ("ingest", "embedding", "scale", "cli", "query")
+MODULES = {"cli": "cli_startup", "query": "query_latency"}  # a stage's module where its name differs
 
 
 def _measure(stage: str, data: Path, quick: bool, other_python: str | None) -> tuple[dict, str]:
@@ -30,6 +30,10 @@ def _measure(stage: str, data: Path, quick: bool, other_python: str | None) -> t
         from nounlens.bench import cli_startup
 
         return cli_startup.run(quick)
+    if stage == "query":
+        from nounlens.bench import query_latency
+
+        return query_latency.run(data, quick)
     from nounlens.bench import scale
 
     return scale.run(quick=quick, data=data)
@@ -93,7 +97,7 @@ def targets(results: dict) -> list[list[object]]:
         if t["int8_offered"]:
             row("`index --int8` end to end", "≥ 120 photos/s", emb["index_int8"]["per_s"],
                 emb["index_int8"]["per_s"] >= 120, "/s")
-    for stage in ("scale", "cli"):  # stages that list their own target rows
+    for stage in ("scale", "cli", "query"):  # stages that list their own target rows
         if isinstance(results.get(stage), dict):
             rows += [list(r) for r in results[stage].get("targets", [])]
     return rows
@@ -106,6 +110,8 @@ def run(data: str | Path, quick: bool = False, other_python: str | None = None,
     data = Path(data).expanduser()
     if not (data / "imagenet-sample").is_dir() and set(stages) & {"ingest", "embedding"}:
         raise NounlensError(f"no imagenet-sample under {data}: give the shared data folder with --data")
+    if not (data / "tiny-imagenet-subset").is_dir() and "query" in stages:
+        raise NounlensError(f"no tiny-imagenet-subset under {data}: give the shared data folder with --data")
     unknown = set(stages) - set(STAGES)
     if unknown:
         raise NounlensError(f"unknown stage {', '.join(sorted(unknown))}; choose from {', '.join(STAGES)}")

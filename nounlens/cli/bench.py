@@ -17,7 +17,7 @@ def add_bench(sub: Subparsers, verb: str) -> None:
     p.add_argument("--other-python", default=None, metavar="PATH",
                    help="a Python with the other Pillow (pillow-simd vs stock), for resize alone; "
                         "default: the run recorded in the package")
-    p.add_argument("--stages", nargs="+", default=None, choices=["ingest", "embedding", "scale", "cli"],
+    p.add_argument("--stages", nargs="+", default=None, choices=["ingest", "embedding", "scale", "cli", "query"],
                    help="only these stages (default: all)")
     add_debug_json(p, "the results")
 

@@ -22,7 +22,8 @@ from nounlens.indexer.manifest import FORMAT_VERSION, MANIFEST, mirror, now, rea
 from nounlens.indexer.writer_lock import LOCK_FILE, WriterLock
 
 MAP_SIZE = 1 << 40  # address space only; the file grows as it fills
-DBS = ("records", "paths", "features", "vectors", "thumbs", "meta", "changes")
+DBS = ("records", "paths", "features", "vectors", "thumbs", "meta", "changes", "evidence")
+PER_PHOTO = ("records", "features", "vectors", "thumbs", "evidence")  # the databases keyed by photo id
 _OPEN: dict[Path, list] = {}  # path -> [environment, users] for this process
 
 
@@ -56,6 +57,7 @@ class Photo(PhotoFile):
     features: np.ndarray  # (1280,) -> stored float16
     vector: np.ndarray  # (d,) unit, float32
     thumb: bytes
+    evidence: bytes | None = None  # models.photo_evidence, packed; None: computed later (indexer.evidence)
 
 
 def key(i: int) -> bytes:
@@ -193,6 +195,16 @@ class Catalogue:
     def features(self, ids: Iterable[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
         return self._arrays("features", np.float16, ids)[1:]
 
+    def evidence(self, ids: Iterable[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, packed evidence rows, uint8) of the photos that have it (models.photo_evidence)."""
+        if self.db["evidence"] is None:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.uint8)
+        return self._arrays("evidence", np.uint8, ids)[1:]
+
+    def missing_evidence(self) -> np.ndarray:
+        """Ids of photos without stored evidence (an older catalogue, or a re-embedding interrupted)."""
+        return np.setdiff1d(self.keys("records"), self.keys("evidence"))
+
     def snapshot_vectors(self) -> tuple[int, np.ndarray, np.ndarray]:
         """(generation, ids, vectors) read in one transaction, so the three agree."""
         return self._arrays("vectors", np.float32, None)
@@ -302,24 +314,40 @@ class Catalogue:
         txn.put(k, np.asarray(p.features, dtype=np.float16).tobytes(), db=self.db["features"], append=append)
         txn.put(k, np.asarray(p.vector, dtype=np.float32).tobytes(), db=self.db["vectors"], append=append)
         txn.put(k, p.thumb, db=self.db["thumbs"], append=append)
+        if p.evidence is not None:
+            txn.put(k, p.evidence, db=self.db["evidence"], append=append)
+        else:  # a replaced photo's old evidence must not outlive it
+            txn.delete(k, db=self.db["evidence"])
 
     def _delete(self, txn, i: int) -> None:
         rec = self._get_record(txn, i)
         if rec:
             txn.delete(os.fsencode(rec.path), db=self.db["paths"])
         k = key(i)
-        for name in ("records", "features", "vectors", "thumbs"):
+        for name in PER_PHOTO:
             txn.delete(k, db=self.db[name])
 
-    def replace_vectors(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        """Re-projection (`index --reembed`): new vectors for existing photos, one transaction."""
+    def replace_vectors(self, ids: np.ndarray, vectors: np.ndarray, evidence: list[bytes] | None = None) -> None:
+        """Re-projection (`index --reembed`): new vectors for existing photos, and their evidence (which
+        depends on the vectors), one transaction."""
         with self.env.begin(write=True) as txn:
-            for i, v in zip(ids, vectors, strict=True):
+            for j, (i, v) in enumerate(zip(ids, vectors, strict=True)):
                 txn.put(key(int(i)), np.asarray(v, dtype=np.float32).tobytes(), db=self.db["vectors"])
+                if evidence is not None:
+                    txn.put(key(int(i)), evidence[j], db=self.db["evidence"])
             self._bump(txn, ids)
+
+    def put_evidence(self, ids: Iterable[int], values: list[bytes]) -> None:
+        """Evidence for existing photos (an upgrade), one transaction; no vector changed, so no new generation."""
+        with self.env.begin(write=True) as txn:
+            for i, v in zip(ids, values, strict=True):
+                if txn.get(key(int(i)), db=self.db["records"]) is not None:
+                    txn.put(key(int(i)), v, db=self.db["evidence"])
 
     def keys(self, name: str) -> np.ndarray:
         """The ids one named database holds (keys only, no values read)."""
+        if self.db[name] is None:
+            return np.zeros(0, dtype=np.int64)
         with self.env.begin(db=self.db[name]) as txn:
             raw = b"".join(txn.cursor().iternext(keys=True, values=False))
         return np.frombuffer(raw, dtype=">u8").astype(np.int64)
@@ -330,7 +358,7 @@ class Catalogue:
         drop = [int(i) for i in drop]
         with self.env.begin(write=True) as txn:
             for i in drop:
-                for name in ("records", "features", "vectors", "thumbs"):
+                for name in PER_PHOTO:
                     txn.delete(key(i), db=self.db[name])
             for path, i in paths.items():
                 if i is None:

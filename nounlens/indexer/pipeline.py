@@ -18,6 +18,7 @@ from nounlens.data.errors import NounlensError
 from nounlens.data.walk import FileEntry, Skipped, walk
 from nounlens.indexer.catalogue import Catalogue, Photo, Record, now
 from nounlens.indexer.decode_workers import DECODE_CHUNK, decode_all, decode_pool, default_workers
+from nounlens.indexer.evidence import fill_missing, packed
 from nounlens.indexer.faiss_store import VectorIndex
 from nounlens.indexer.faiss_sync import FAISS_FILE, advance, load_vectors, maintain, save_vectors, tuning_queries
 from nounlens.indexer.manifest import models_unknown
@@ -123,6 +124,7 @@ class _Run:
         if existing:  # under the roots but no longer on disk
             self.remove(existing)
         self.embed_and_write(todo, workers, batch_size, on_progress)
+        fill_missing(cat, models, self.progress)  # a catalogue written before evidence was stored
         self.keep(final=True)
         summary = self.summary
         cat.update_manifest(models=describe, dim=models.text.dim, generation=cat.generation(), count=len(cat),
@@ -199,10 +201,11 @@ class _Run:
         t = time.perf_counter()
         features, _, vecs = self.models.embed_pixels(np.stack([px for _, _, px in self.pending])) if self.pending else (
             None, None, None)
+        evidence = packed(self.models, features, vecs) if self.pending else []
         self.summary.model_s += time.perf_counter() - t
         adds, replaces = [], {}
         for j, (photo, rec, _) in enumerate(self.pending):
-            photo.features, photo.vector = features[j], vecs[j]
+            photo.features, photo.vector, photo.evidence = features[j], vecs[j], evidence[j]
             if rec is None:
                 adds.append(photo)
             else:
@@ -236,7 +239,7 @@ def reembed(cat: Catalogue, models: ModelStack, batch: int = 4096, wait: bool = 
         ids, features = cat.features()
         if len(ids):
             vecs = np.concatenate([models.embed_features(features[s:s + batch]) for s in range(0, len(ids), batch)])
-            cat.replace_vectors(ids, vecs)
+            cat.replace_vectors(ids, vecs, packed(models, features, vecs))  # top nouns follow the vectors
         index = load_vectors(cat, queries=functools.partial(tuning_queries, models))
         cat.update_manifest(models=models.describe(), dim=models.text.dim, generation=cat.generation(),
                             count=len(cat), faiss=index.describe())

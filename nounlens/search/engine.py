@@ -15,20 +15,21 @@ from nounlens.data.limits import check_k
 from nounlens.data.paths import default_catalogue
 from nounlens.data.wordnet import load_wordnet
 from nounlens.indexer.catalogue import Catalogue, Record
+from nounlens.indexer.evidence import upgrade
 from nounlens.indexer.faiss_choose import parse_bytes, summary_line
 from nounlens.indexer.faiss_sync import load_vectors
 from nounlens.indexer.manifest import models_unknown
 from nounlens.indexer.pipeline import Summary, index_paths, reembed
 from nounlens.models.embed import DEFAULT_HEAD, ModelStack
+from nounlens.models.photo_evidence import TOP_NOUNS
 from nounlens.search.maps import PhotoMap, noun_neighbourhood, photo_map
 from nounlens.search.photos import DISPLAY_SIDE, display_jpeg
 from nounlens.search.query import QueryEncoder, Resolved
 from nounlens.search.ranking import NEIGHBOUR_POOL, RERANK, Candidates, ClassScorer, look_alikes, rerank, smooth
 from nounlens.search.restyle.restyler import Restyled, Restyler
+from nounlens.search.stored import class_probs, result_nouns, top_chips
 from nounlens.search.suggest import Suggestion, suggest
 from nounlens.search.upscale import Upscaler, encode, thumbnail_of_path
-
-TOP_NOUNS = 3
 
 
 @dataclass
@@ -51,6 +52,7 @@ class Engine:
         self.models = models
         self.hierarchy = hierarchy  # hierarchy-aware search and labels (search.ranking); off: plain cosine
         self.feedback = feedback  # search and labels helped by look-alike photos (search.ranking)
+        self.stored = True  # read each photo's stored top nouns and classes (off: compute them, the old path)
         self.wordnet = load_wordnet()
         self._index = None
         self._upscalers: dict = {}
@@ -83,6 +85,8 @@ class Engine:
             raise NounlensError(models_unknown(cat.path))
         else:
             models = ModelStack(text=encoder or "minilm", vectors=vectors, head=head or DEFAULT_HEAD, runtime=runtime)
+        if recorded and writable and not create:
+            upgrade(cat, models)
         return cls(cat, models, hierarchy, feedback)
 
     # ---- indexing ------------------------------------------------------------------------------
@@ -107,9 +111,8 @@ class Engine:
         return summary
 
     def reembed(self, wait: bool = True) -> int:
-        n = reembed(self.catalogue, self.models, wait=wait)
         self._index = None
-        return n
+        return reembed(self.catalogue, self.models, wait=wait)
 
     # ---- look-ups ------------------------------------------------------------------------------
     @property
@@ -146,7 +149,7 @@ class Engine:
         if len(vid) != len(found):  # an indexer removed some between the two reads
             keep = np.isin(found, vid)
             found, features = found[keep], features[keep]
-        probs = self.class_probs(features) if hierarchy else None
+        probs = class_probs(self.catalogue, self.class_probs, found, features, self.stored) if hierarchy else None
         candidates = Candidates.of(vecs @ vec, features, vec, [(r.row, r.term.weight) for r in resolved],
                                    self.scorer if hierarchy else None, probs)
         scores = rerank(candidates, feedback=feedback)
@@ -171,7 +174,7 @@ class Engine:
                  if i >= 0 and int(i) not in exclude][:k]
         probs = None
         if pairs and (self.hierarchy if hierarchy is None else hierarchy):
-            probs = self.class_probs(self.catalogue.features([i for i, _ in pairs])[1])
+            probs = class_probs(self.catalogue, self.class_probs, [i for i, _ in pairs], use=self.stored)
         return self._results(pairs, probs)
 
     def photo_k(self, k: int) -> int:
@@ -181,12 +184,13 @@ class Engine:
 
     def _results(self, pairs: list[tuple[int, float]], probs: np.ndarray | None) -> list[Result]:
         """Records and top nouns for (id, score) pairs; `probs` (the pairs' class probabilities) makes
-        the nouns hierarchy-aware."""
-        records = self.catalogue.records([i for i, _ in pairs])
-        _, vecs = self.catalogue.vectors([i for i, _ in pairs])
-        tops = self.top_nouns(vecs, TOP_NOUNS, probs) if len(pairs) else []
+        the nouns hierarchy-aware, and then they are the ones stored at index time (search.stored)."""
+        ids = [i for i, _ in pairs]
+        records = self.catalogue.records(ids)
+        tops = result_nouns(self.catalogue, self.wordnet, ids, probs,
+                            lambda vecs, p: self.top_nouns(vecs, TOP_NOUNS, p), self.stored)
         return [Result(i, rec.path, s, nouns) for (i, s), rec, nouns in zip(pairs, records, tops, strict=True)
-                if rec is not None]
+                if rec is not None and nouns is not None]
 
     def class_probs(self, features: np.ndarray) -> np.ndarray:
         """ImageNet-1k probabilities from stored features (the classifier alone, no photo read)."""
@@ -204,12 +208,7 @@ class Engine:
                   scores: np.ndarray | None = None) -> list[list[dict]]:
         """The k best nouns per photo (from `noun_scores`, unless the scores are given)."""
         scores = self.noun_scores(vecs, probs) if scores is None else scores
-        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-        out = []
-        for row_scores, cand in zip(scores, top, strict=True):
-            cand = cand[np.argsort(-row_scores[cand])]
-            out.append([self.wordnet.noun(int(r)).as_dict(row_scores[r]) for r in cand])
-        return out
+        return top_chips(self.wordnet, scores, k)
 
     def photo_labels(self, vec: np.ndarray, feats: np.ndarray, own: int | None, k: int,
                      hierarchy: bool | None = None, feedback: bool | None = None) -> list[dict]:

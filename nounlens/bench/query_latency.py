@@ -15,7 +15,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from nounlens.bench.report import loadavg, ratio, table
+from nounlens.bench.report import latencies, loadavg, ratio, table
 from nounlens.bench.scale_catalogue import work_dir
 
 NOUNS = ("dog cat okapi pagoda wheelchair menorah sunflower euphonium goldfish jellyfish teapot espresso "
@@ -60,13 +60,8 @@ def catalogue(data: Path, work: Path, progress: bool) -> Path:
     return path
 
 
-def _times(engine, qs: list[str], k: int) -> list[float]:
-    out = []
-    for q in qs:
-        t = time.perf_counter()
-        engine.search(q, k=k)
-        out.append(time.perf_counter() - t)
-    return out
+def _search_times(engine, qs: list[str], k: int) -> list[float]:
+    return latencies(lambda q: engine.search(q, k=k), qs)
 
 
 def _peak(engine, qs: list[str], k: int) -> float:
@@ -92,7 +87,7 @@ def measure(engine, qs: list[str], big: list[str], stored: bool) -> dict:
     try:
         for q in qs[:5]:  # warm: models, FAISS, the scorer's tables, the page cache
             engine.search(q, k=20)
-        return {"k20": _summary(_times(engine, qs, 20)), "k1000": _summary(_times(engine, big, 1000)),
+        return {"k20": _summary(_search_times(engine, qs, 20)), "k1000": _summary(_search_times(engine, big, 1000)),
                 "k1000_peak_mb": _peak(engine, big[:3], 1000)}
     finally:
         engine.stored = True

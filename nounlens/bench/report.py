@@ -86,6 +86,16 @@ def timed_runs(fn: Callable[[], object], runs: int) -> list[float]:
     return out
 
 
+def latencies(fn: Callable[[object], object], items: Sequence) -> list[float]:
+    """Wall seconds of fn(item) for each item, one at a time: what one user's query waits."""
+    out = []
+    for item in items:
+        t = time.perf_counter()
+        fn(item)
+        out.append(time.perf_counter() - t)
+    return out
+
+
 def rate(count: int, seconds: Sequence[float]) -> dict:
     """Items per second from repeated runs: the median, and the spread that says how much to trust it."""
     rates = [count / s for s in seconds if s > 0]

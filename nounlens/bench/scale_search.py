@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nounlens.bench.report import loadavg, ratio
+from nounlens.bench.report import latencies, loadavg, ratio
 from nounlens.indexer.catalogue import Catalogue
 from nounlens.indexer.faiss_sync import load_vectors
 from nounlens.indexer.faiss_tune import exact_knn, recall_at
@@ -17,18 +17,9 @@ from nounlens.indexer.faiss_tune import exact_knn, recall_at
 K = 10
 
 
-def _latencies(fn, queries: np.ndarray) -> np.ndarray:
-    out = np.empty(len(queries))
-    for j, q in enumerate(queries):
-        t = time.perf_counter()
-        fn(q[None])
-        out[j] = time.perf_counter() - t
-    return out
-
-
 def _single(fn, queries: np.ndarray, runs: int) -> dict:
     """Queries one at a time: per run p50/p99 latency and queries/s; the medians over runs."""
-    per = [_latencies(fn, queries) for _ in range(runs)]
+    per = [np.array(latencies(lambda q: fn(q[None]), queries)) for _ in range(runs)]
     return {"n": len(queries), "runs": runs,
             "p50_ms": round(statistics.median(float(np.percentile(p, 50)) for p in per) * 1e3, 3),
             "p99_ms": round(statistics.median(float(np.percentile(p, 99)) for p in per) * 1e3, 3),

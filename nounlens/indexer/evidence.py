@@ -63,9 +63,8 @@ def fill_missing(cat: Catalogue, models: ModelStack, progress: bool = True, chun
 def upgrade(cat: Catalogue, models: ModelStack) -> None:
     """A writable open stores the evidence an older catalogue lacks (indexer.evidence), unless another
     process is writing it: that writer's `index` fills it in."""
-    if len(cat.missing_evidence()):
-        try:
-            with WriterLock(cat.path, wait=False):
-                fill_missing(cat, models)
-        except CatalogueBusy:
-            pass
+    try:
+        with WriterLock(cat.path, wait=False):
+            fill_missing(cat, models)  # scans the keys once, and returns at once when nothing is missing
+    except CatalogueBusy:
+        pass

@@ -87,6 +87,16 @@ def _weight(text: str, query: str) -> float:
     return weight
 
 
+def sense_hints(wordnet: WordNet, word: str, row: int) -> list[str]:
+    """Words that may tell sense `row` of `word` from its others, in the order to try them: its hypernyms'
+    first lemmas, its other lemmas, its grandparents' (the error's list and the page's suggestions both)."""
+    wn = wordnet
+    hints = [wn.lemmas[h][0] for h in wn.hypernyms[row]]
+    hints += [x for x in wn.lemmas[row] if lemma_key(x) != lemma_key(word)]
+    hints += [wn.lemmas[g][0] for h in wn.hypernyms[row] for g in wn.hypernyms[h]]
+    return [h.replace("_", " ") for h in hints]
+
+
 def _short(gloss: str, width: int = 40) -> str:
     """A gloss's first clause without its asides, cut at a word to about `width` characters."""
     text = gloss.split(";")[0].split(" (")[0]
@@ -142,11 +152,9 @@ class QueryEncoder:
         """`word%hint (what it is)` for one sense: the first short hint that picks exactly it (its
         hypernym's head word, the hypernym, its other lemmas, its grandparents), else its wnid."""
         wn, rows = self.wordnet, self.wordnet.lookup(word)
-        parents = [wn.lemmas[h][0] for h in wn.hypernyms[row]]
-        what = parents[0].replace("_", " ") if parents else _short(wn.glosses[row])
-        tries = [p.split("_")[-1] for p in parents] + parents + list(wn.lemmas[row])
-        tries += [wn.lemmas[g][0] for h in wn.hypernyms[row] for g in wn.hypernyms[h]]
-        for hint in (t.replace("_", " ") for t in tries):
+        parents = [wn.lemmas[h][0].replace("_", " ") for h in wn.hypernyms[row]]
+        what = parents[0] if parents else _short(wn.glosses[row])
+        for hint in [p.split(" ")[-1] for p in parents] + sense_hints(wn, word, row):
             if lemma_key(hint) != lemma_key(word) and self.literal_sense(rows, hint) == row:
                 if hint == what:
                     what = _short(wn.glosses[row])

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from nounlens.data.wordnet import WordNet, imagenet_rows, lemma_key
-from nounlens.search.query import SPLIT, WEIGHT, QueryEncoder
+from nounlens.search.query import SPLIT, WEIGHT, QueryEncoder, sense_hints
 
 SCAN_LIMIT = 20000  # prefix matches ranked at most (a one-letter prefix matches ~15k lemmas)
 # branches of things a camera can see: ranked above abstract senses ("crate" before "crash")
@@ -107,10 +107,7 @@ def sense_query(encoder: QueryEncoder, lemma: str, row: int) -> tuple[str, str]:
     is already its default sense, else lemma%hint with the first hint that picks it, else the wnid."""
     wn = encoder.wordnet
     rows = wn.lookup(lemma)
-    hints = [wn.lemmas[h][0] for h in wn.hypernyms[row]]
-    hints += [x for x in wn.lemmas[row] if lemma_key(x) != lemma_key(lemma)]
-    hints += [wn.lemmas[g][0] for h in wn.hypernyms[row] for g in wn.hypernyms[h]]
-    hints = [h.replace("_", " ") for h in hints]
+    hints = sense_hints(wn, lemma, row)
     first = hints[0] if hints else ""
     if len(rows) <= 1 or wn.default_sense(lemma) == row:
         return first, lemma
